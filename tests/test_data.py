@@ -1,0 +1,151 @@
+"""Tests for the data loaders and the conversation validator."""
+
+import datasets
+import pytest
+
+from helpers import data
+from helpers.data import (
+    DATA_DIR,
+    ConversationError,
+    load_raw_qa,
+    load_smoltalk,
+    load_support_desk,
+    validate_conversation,
+    validate_dataset,
+)
+
+SYSTEM = {"role": "system", "content": "Be brief."}
+USER = {"role": "user", "content": "Where is my order?"}
+ASSISTANT = {"role": "assistant", "content": "On its way."}
+
+
+def test_data_dir_is_found_next_to_the_module():
+    assert DATA_DIR.is_absolute()
+    assert (DATA_DIR / "raw_qa.jsonl").is_file()
+    for split in ("train", "validation", "test"):
+        assert (DATA_DIR / "support_desk" / f"{split}.jsonl").is_file()
+
+
+def test_load_support_desk():
+    dsd = load_support_desk()
+    assert isinstance(dsd, datasets.DatasetDict)
+    assert list(dsd) == ["train", "validation", "test"]
+    train = load_support_desk("train")
+    assert isinstance(train, datasets.Dataset)
+    assert train.column_names == ["id", "category", "topic", "policy", "messages"]
+    assert len(train) == len(dsd["train"]) > 0
+    assert train[0]["messages"][0]["role"] == "system"
+
+
+def test_load_support_desk_unknown_split():
+    with pytest.raises(ValueError, match="unknown split 'valid'.*train, validation, test"):
+        load_support_desk("valid")
+
+
+def test_load_raw_qa():
+    raw = load_raw_qa()
+    assert raw.column_names == ["question", "answer", "category", "policy"]
+    assert len(raw) >= 20
+
+
+def test_read_and_write_jsonl_round_trip(tmp_path):
+    rows = [{"text": "Grüße, café ☕"}, {"n": 1, "nested": [{"a": None}]}]
+    path = data.write_jsonl(rows, tmp_path / "sub" / "rows.jsonl")
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n") and "café".encode() in raw  # UTF-8, not \u escapes
+    assert data.read_jsonl(path) == rows
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", "On"])
+def test_load_smoltalk_offline_error(monkeypatch, value):
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    with pytest.raises(RuntimeError, match="offline") as info:
+        load_smoltalk()
+    assert "load_support_desk()" in str(info.value)
+    assert "HF_HUB_OFFLINE" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "no"])
+def test_hub_is_online_when_flag_is_off(monkeypatch, value):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert data._hub_offline() is False
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [USER, ASSISTANT],
+        [SYSTEM, USER, ASSISTANT],
+        [SYSTEM, USER, ASSISTANT, USER, ASSISTANT],
+        [USER, ASSISTANT, USER],  # a trailing question is allowed; the assistant turn is there
+    ],
+)
+def test_valid_conversations(messages):
+    assert validate_conversation(messages) is None
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ("hello", "expected a list of messages.*got str"),
+        ({"role": "user"}, "expected a list of messages.*got dict"),
+        ([], "conversation is empty"),
+        ([USER, "hi"], "message 1 is a str, not a dict"),
+        ([{"role": "user"}, ASSISTANT], "message 0 has no 'content' key"),
+        ([USER, {"content": "hi"}], "message 1 has no 'role' key"),
+        ([USER, {"role": "bot", "content": "hi"}], "message 1 has unknown role 'bot'; allowed roles are 'system'"),
+        ([USER, SYSTEM, ASSISTANT], r"message 1 \(role 'system'\): a system message may only come first"),
+        ([SYSTEM, SYSTEM, USER, ASSISTANT], r"message 1 \(role 'system'\): a system message may only come first"),
+        ([ASSISTANT, USER], r"message 0 \(role 'assistant'\): expected role 'user' here.*alternate"),
+        ([SYSTEM, USER, USER, ASSISTANT], r"message 2 \(role 'user'\): expected role 'assistant' here"),
+        ([USER, ASSISTANT, ASSISTANT], r"message 2 \(role 'assistant'\): expected role 'user' here"),
+        ([USER, {"role": "assistant", "content": "  \n"}], r"message 1 \(role 'assistant'\): content is empty"),
+        ([{"role": "user", "content": ""}, ASSISTANT], r"message 0 \(role 'user'\): content is empty"),
+        ([{"role": "user", "content": 42}, ASSISTANT], r"message 0 \(role 'user'\): content has type int"),
+        ([USER, {"role": "assistant", "content": None}], r"message 1 \(role 'assistant'\): content is None"),
+        ([{"role": "user", "content": [{"type": "text"}]}, ASSISTANT], "content has type list, expected a str"),
+        ([SYSTEM, USER], "no assistant turn"),
+        ([SYSTEM], "no assistant turn"),
+    ],
+)
+def test_invalid_conversations(messages, expected):
+    with pytest.raises(ConversationError, match=expected):
+        validate_conversation(messages)
+
+
+def test_conversation_error_is_a_value_error():
+    assert issubclass(ConversationError, ValueError)
+
+
+def test_validate_dataset_accepts_the_course_data():
+    validate_dataset(load_support_desk("validation"))
+    validate_dataset([{"messages": [USER, ASSISTANT]}, {"messages": [SYSTEM, USER, ASSISTANT]}])
+
+
+def test_validate_dataset_names_the_row():
+    rows = [{"messages": [USER, ASSISTANT]}] * 3 + [{"messages": [USER, {"role": "assistant", "content": ""}]}]
+    with pytest.raises(ConversationError, match=r"^row 3: message 1 \(role 'assistant'\): content is empty"):
+        validate_dataset(rows)
+    with pytest.raises(ConversationError, match=r"^row 3: message 1"):
+        validate_dataset(datasets.Dataset.from_list(rows))
+    with pytest.raises(ConversationError, match=r"^row 1: expected a dict with a 'messages' key"):
+        validate_dataset([{"messages": [USER, ASSISTANT]}, {"text": "hi"}])
+
+
+def test_validate_dataset_missing_column_hints_at_converting():
+    with pytest.raises(ConversationError, match=r"no 'messages' column.*\['answer', 'category', 'policy', 'question'\]"):
+        validate_dataset(load_raw_qa().select_columns(["answer", "category", "policy", "question"]))
+    with pytest.raises(ConversationError, match="question/answer"):
+        validate_dataset([{"question": "q", "answer": "a"}])
+    with pytest.raises(ConversationError, match="no 'chat' column"):
+        validate_dataset([{"messages": [USER, ASSISTANT]}], column="chat")
+
+
+def test_validate_dataset_wrong_type():
+    with pytest.raises(TypeError, match=r"DatasetDict.*ds\['train'\]"):
+        validate_dataset(load_support_desk())
+    with pytest.raises(TypeError, match="got str"):
+        validate_dataset("train.jsonl")

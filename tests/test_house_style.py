@@ -1,0 +1,110 @@
+"""Tests for the house-style scorer."""
+
+import pytest
+
+from helpers.house_style import CRITERIA, MAX_WORDS, expected_fields, score_replies, score_reply
+from helpers.support_desk import GREETING, SIGN_OFF, build_dataset, build_raw_qa, format_reply
+
+GOOD = format_reply("BILLING", "We refunded the duplicate charge for order #48213.", "NB-101")
+
+
+def failed(reply, category="BILLING", policy="NB-101"):
+    """Names of the criteria the reply fails."""
+    return {name for name, ok in score_reply(reply, category, policy).items() if not ok}
+
+
+def test_criteria_order():
+    assert CRITERIA == (
+        "greeting", "category_line", "category_correct", "policy_line", "policy_correct", "sign_off", "concise",
+    )
+
+
+def test_every_reply_in_the_data_passes():
+    for rows in build_dataset().values():
+        for row in rows:
+            for message in row["messages"]:
+                if message["role"] == "assistant":
+                    assert failed(message["content"], row["category"], row["policy"]) == set(), row["id"]
+        last_replies = [row["messages"][-1]["content"] for row in rows]
+        scores = score_replies(last_replies, rows)
+        assert scores == {**dict.fromkeys(CRITERIA, 1.0), "overall": 1.0}
+    raw = build_raw_qa()
+    assert score_replies([row["answer"] for row in raw], raw)["overall"] == 1.0
+
+
+def test_good_reply_passes_and_whitespace_is_forgiven():
+    assert failed(GOOD) == set()
+    assert failed("\n  " + GOOD.replace("\n", "  \n") + "  \n\n") == set()
+    assert failed(GOOD.replace("\n", "\r\n")) == set()
+
+
+def test_missing_greeting():
+    assert failed(GOOD.replace(GREETING + "\n", "")) >= {"greeting", "category_line", "category_correct"}
+    assert failed(GOOD.replace(GREETING, "Hi from Nimbus Support!")) == {"greeting"}
+
+
+def test_wrong_policy_and_category():
+    assert failed(GOOD, policy="NB-102") == {"policy_correct"}
+    assert failed(GOOD, category="SHIPPING", policy="NB-101") == {"category_correct"}
+    assert failed(GOOD.replace("Policy: NB-101", "Policy: NB101")) == {"policy_line", "policy_correct"}
+    # Strict: lower-case tags and invented categories are not the house style.
+    assert failed(GOOD.replace("BILLING", "billing")) == {"category_line", "category_correct"}
+    assert failed(GOOD.replace("BILLING", "PAYMENTS")) == {"category_line", "category_correct"}
+
+
+def test_lines_in_the_wrong_place():
+    assert failed(GOOD.replace(SIGN_OFF, "Best regards,\nNimbus Support")) >= {"sign_off", "policy_line"}
+    assert "category_line" in failed(GOOD.replace(GREETING + "\n", GREETING + "\n\n"))
+
+
+def test_chatty_reply_fails_almost_everything():
+    chatty = (
+        "Hello! I'm sorry to hear that you were charged twice. As an AI assistant I don't have access "
+        "to your account, but here are some steps you can take:\n\n1. Check your bank statement.\n"
+        "2. Contact your bank to dispute the charge.\n3. Reach out to the company's billing team with "
+        "your order number.\n\nI hope this helps! Let me know if you have any other questions."
+    )
+    assert len(chatty.split()) > MAX_WORDS
+    assert failed(chatty) == set(CRITERIA)
+
+
+def test_empty_reply_fails_everything():
+    assert failed("") == set(CRITERIA)
+    assert failed("   \n ") == set(CRITERIA)
+
+
+def test_long_reply_is_not_concise():
+    long_reply = format_reply("BILLING", " ".join(["word"] * MAX_WORDS), "NB-101")
+    assert failed(long_reply) == {"concise"}
+
+
+def test_score_replies_means():
+    rows = [{"category": "BILLING", "policy": "NB-101"}] * 4
+    replies = [GOOD, GOOD, GOOD.replace("NB-101", "NB-102"), "Sure, happy to help!"]
+    scores = score_replies(replies, rows)
+    assert list(scores) == [*CRITERIA, "overall"]
+    assert scores["greeting"] == 0.75
+    assert scores["policy_line"] == 0.75
+    assert scores["policy_correct"] == 0.5
+    assert scores["concise"] == 1.0
+    expected_overall = (7 + 7 + 6 + 1) / (4 * 7)  # good, good, all but policy_correct, only concise
+    assert scores["overall"] == pytest.approx(expected_overall)
+
+
+def test_friendly_errors():
+    with pytest.raises(ValueError, match="unknown category 'Billing'.*BILLING, SHIPPING"):
+        score_reply(GOOD, "Billing", "NB-101")
+    with pytest.raises(ValueError, match="unknown policy 'NB-999'"):
+        score_reply(GOOD, "BILLING", "NB-999")
+    with pytest.raises(TypeError, match="must be a str"):
+        score_reply([{"role": "assistant", "content": GOOD}], "BILLING", "NB-101")
+    with pytest.raises(ValueError, match="3 replies but 2 rows"):
+        score_replies([GOOD] * 3, [{"category": "BILLING", "policy": "NB-101"}] * 2)
+    with pytest.raises(ValueError, match="no replies"):
+        score_replies([], [])
+    with pytest.raises(ValueError, match="reply 1: row has no 'policy'"):
+        score_replies([GOOD, GOOD], [{"category": "BILLING", "policy": "NB-101"}, {"category": "BILLING"}])
+
+
+def test_expected_fields():
+    assert expected_fields({"category": "RETURNS", "policy": "NB-401", "id": "x"}) == ("RETURNS", "NB-401")
