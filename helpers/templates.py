@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
@@ -89,6 +90,14 @@ FAMILY_HUB_TOKENIZERS = {
 }
 
 
+_GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
+def has_generation_markers(template: str) -> bool:
+    """Return True when the template marks assistant turns with {% generation %} (whitespace control allowed)."""
+    return _GENERATION_MARKER.search(template) is not None
+
+
 def use_training_template(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
     """Return the tokenizer with the course's training-ready ChatML template installed."""
     tokenizer.chat_template = TRAINING_CHAT_TEMPLATE
@@ -167,7 +176,7 @@ def trained_tokens(
             "This tokenizer has no chat template. Pass one with chat_template=..., or install the course's "
             "with helpers.templates.use_training_template(tokenizer)."
         )
-    if "{% generation %}" not in template:
+    if not has_generation_markers(template):
         raise ValueError(
             "This chat template has no {% generation %} markers, so transformers cannot tell which tokens are "
             "the assistant's. Use helpers.templates.use_training_template(tokenizer) or add the markers."

@@ -9,7 +9,7 @@ from transformers import PreTrainedTokenizerBase
 
 from helpers.data import load_support_desk
 from helpers.exercises import Feedback, failed, first_difference, not_attempted, passed
-from helpers.templates import trained_tokens
+from helpers.templates import has_generation_markers, trained_tokens
 
 ZEPHYR_DEFAULT_SYSTEM = "You are a friendly support agent."
 
@@ -102,7 +102,7 @@ def check_training_template(template: str | None, tokenizer: PreTrainedTokenizer
         return not_attempted("your Jinja template string")
     if not isinstance(template, str):
         return failed(f"Expected a template string, got {type(template).__name__}.")
-    if "generation" not in template:
+    if not has_generation_markers(template):
         return failed(
             "The template has no {% generation %} markers, so no token would be trained on.",
             "wrap each assistant reply and its </s> in {% generation %} ... {% endgeneration %}.",

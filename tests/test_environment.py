@@ -1,0 +1,93 @@
+"""Tests for helpers.environment: profile, device, network and seeding."""
+
+import pytest
+import torch
+
+from helpers import environment
+from helpers.environment import (
+    Environment,
+    detect,
+    in_colab,
+    offline_reason,
+    pick_profile,
+    seed_everything,
+    summary,
+    supports_bf16,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_profile_override(monkeypatch):
+    monkeypatch.delenv("SFT_COURSE_PROFILE", raising=False)
+
+
+@pytest.mark.parametrize("value, expected", [("lesson", "lesson"), ("quick", "quick"), (" Lesson ", "lesson")])
+def test_pick_profile_honours_the_environment_variable(monkeypatch, value, expected):
+    monkeypatch.setenv("SFT_COURSE_PROFILE", value)
+    profile, reason = pick_profile("cpu")
+    assert profile == expected
+    assert "SFT_COURSE_PROFILE" in reason
+
+
+def test_pick_profile_variable_wins_over_the_device(monkeypatch):
+    monkeypatch.setenv("SFT_COURSE_PROFILE", "quick")
+    assert pick_profile("cuda")[0] == "quick"
+
+
+def test_pick_profile_rejects_an_unknown_profile_naming_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("SFT_COURSE_PROFILE", "turbo")
+    with pytest.raises(ValueError, match="'turbo'.*lesson, quick"):
+        pick_profile("cpu")
+
+
+@pytest.mark.parametrize("device", ["cpu", "mps"])
+def test_pick_profile_defaults_to_quick_without_cuda(device):
+    assert pick_profile(device)[0] == "quick"
+
+
+def test_pick_profile_defaults_to_lesson_on_cuda():
+    assert pick_profile("cuda")[0] == "lesson"
+
+
+def test_offline_reason_names_hf_hub_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert offline_reason() == "HF_HUB_OFFLINE=1"
+
+
+def test_detect_finds_the_cpu_offline_with_the_quick_profile(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    env = detect()
+    assert isinstance(env, Environment)
+    assert env.device == "cpu"
+    assert env.device_name == "CPU"
+    assert env.online is False
+    assert env.profile == "quick"
+
+
+def test_summary_mentions_the_profile_and_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    line = summary(detect())
+    assert "profile: quick" in line
+    assert "offline (HF_HUB_OFFLINE=1)" in line
+
+
+def test_supports_bf16_is_false_on_mps():
+    assert supports_bf16("mps") is False
+
+
+def test_seed_everything_makes_torch_rand_repeat():
+    seed_everything(123)
+    first = torch.rand(5)
+    seed_everything(123)
+    assert torch.equal(torch.rand(5), first)
+
+
+def test_in_colab_is_false_here(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(environment.sys.modules, "google.colab", raising=False)
+    assert in_colab() is False
+
+
+def test_in_colab_is_true_with_colab_release_tag(monkeypatch):
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20250101-060000_RC00")
+    assert in_colab() is True

