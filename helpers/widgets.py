@@ -1,12 +1,13 @@
-"""Interactive explorers (ipywidgets) that fall back to a static view when no front-end is attached."""
+"""Interactive explorers and a chat (ipywidgets) that fall back to a static view when no front-end is attached."""
 
 from __future__ import annotations
 
 import html
 
 import ipywidgets as widgets
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers.generation import generate_replies
 from helpers.templates import FAMILY_TEMPLATES, trained_tokens
 
 ROLES = ("system", "user", "assistant")
@@ -92,4 +93,130 @@ class TemplateExplorer(widgets.VBox):
             f"{rendered}{tokens}"
         )
         bundle["text/plain"] = f"TemplateExplorer(family={self.family.value!r})"
+        return bundle
+
+
+_BUBBLE = "padding:6px 10px;border-radius:8px;margin:4px 0;white-space:pre-wrap;font-family:sans-serif;max-width:85%"
+_BUBBLE_STYLES = {
+    "system": "color:#6c757d;font-style:italic;font-size:90%",
+    "user": f"{_BUBBLE};background:#dbe9ff;margin-left:auto",
+    "assistant": f"{_BUBBLE};background:#e9ecef",
+}
+
+
+def chat_transcript_html(messages: list[dict]) -> str:
+    """Return the conversation as HTML chat bubbles (content escaped, newlines kept)."""
+    if not messages:
+        return '<div style="color:#6c757d;font-family:sans-serif"><i>No messages yet.</i></div>'
+    bubbles = []
+    for message in messages:
+        label = "system prompt: " if message["role"] == "system" else ""
+        style = _BUBBLE_STYLES.get(message["role"], _BUBBLE_STYLES["assistant"])
+        bubbles.append(f'<div style="{style}">{label}{html.escape(message["content"])}</div>')
+    return f'<div style="display:flex;flex-direction:column">{"".join(bubbles)}</div>'
+
+
+class ChatWidget(widgets.VBox):
+    """Chat with a model: type a message, see its reply; sliders set temperature, top_p and reply length."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        system_prompt: str | None = None,
+        example: str | None = None,
+    ):
+        self.model, self.tokenizer, self.system_prompt = model, tokenizer, system_prompt
+        self.messages: list[dict] = []
+        self.transcript = widgets.HTML()
+        # continuous_update=False: the value changes only on Enter (or leaving the box), which is how
+        # ipywidgets 8 replaces the deprecated on_submit.
+        self.input = widgets.Text(
+            placeholder="Type a message and press Enter", continuous_update=False, layout=widgets.Layout(flex="1")
+        )
+        self.send_button = widgets.Button(description="Send", button_style="primary")
+        self.clear_button = widgets.Button(description="Clear")
+        self.temperature = widgets.FloatSlider(
+            value=0.0, min=0.0, max=1.5, step=0.05, description="temperature", readout_format=".2f"
+        )
+        self.top_p = widgets.FloatSlider(value=0.9, min=0.1, max=1.0, step=0.05, description="top_p")
+        self.max_new_tokens = widgets.IntSlider(value=96, min=16, max=256, step=16, description="max tokens")
+        self.input.observe(lambda change: self._send_from_input(change["new"]), names="value")
+        # Typing then clicking Send sends once: leaving the box already sent and emptied it.
+        self.send_button.on_click(lambda _button: self._send_from_input(self.input.value))
+        self.clear_button.on_click(lambda _button: self.clear())
+        super().__init__(
+            [
+                self.transcript,
+                widgets.HBox([self.input, self.send_button, self.clear_button]),
+                widgets.HBox([self.temperature, self.top_p, self.max_new_tokens]),
+                widgets.HTML("<small>temperature 0 = greedy: the same message always gets the same reply.</small>"),
+            ]
+        )
+        self.refresh()
+        if example:
+            self.send(example)  # the temperature starts at 0, so this first exchange is greedy
+
+    def conversation(self) -> list[dict]:
+        """Return the messages the model sees: the system prompt (if any) and the chat so far."""
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return system + self.messages
+
+    def send(self, text: str) -> str:
+        """Return the model's reply to text, after adding both to the transcript."""
+        if not text.strip():
+            raise ValueError("the message is empty; type something for the model to answer")
+        self.messages.append({"role": "user", "content": text.strip()})
+        self.refresh(pending=True)
+        try:
+            reply = generate_replies(
+                self.model,
+                self.tokenizer,
+                [self.conversation()],
+                max_new_tokens=self.max_new_tokens.value,
+                do_sample=self.temperature.value > 0,
+                temperature=self.temperature.value,
+                top_p=self.top_p.value,
+                progress=False,
+            )[0]
+        except Exception:
+            self.messages.pop()  # a failed exchange leaves no unanswered message behind
+            self.refresh()
+            raise
+        self.messages.append({"role": "assistant", "content": reply})
+        self.refresh()
+        return reply
+
+    def clear(self) -> None:
+        """Forget the chat so far (the system prompt stays)."""
+        self.messages = []
+        self.refresh()
+
+    def refresh(self, pending: bool = False) -> None:
+        """Re-render the transcript (with a "thinking" line while a reply is being generated)."""
+        waiting = '<div style="color:#6c757d;font-family:sans-serif"><i>thinking…</i></div>' if pending else ""
+        self.transcript.value = chat_transcript_html(self.conversation()) + waiting
+        self.send_button.disabled = pending
+
+    def _send_from_input(self, text: str) -> None:
+        if not text.strip():
+            return  # clearing the box after a send changes its value too
+        self.input.value = ""
+        try:
+            self.send(text)
+        except Exception as error:
+            # An exception in a widget callback goes to the front-end's log, where nobody looks: show it here.
+            failure = html.escape(repr(error))
+            self.transcript.value += f'<div style="color:#c1121f">Could not generate a reply: {failure}</div>'
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        # Like TemplateExplorer: a saved notebook or nbval, with no widget manager, sees this snapshot.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        temperature, top_p = self.temperature.value, self.top_p.value
+        decoding = "greedy" if temperature == 0 else f"temperature {temperature:.2f}, top_p {top_p:.2f}"
+        bundle["text/html"] = (
+            f"<p><i>Static snapshot of the chat ({decoding}, up to {self.max_new_tokens.value} new tokens). "
+            f"Run the notebook to chat with the model.</i></p>{chat_transcript_html(self.conversation())}"
+        )
+        bundle["text/plain"] = f"ChatWidget({len(self.messages)} messages)"
         return bundle

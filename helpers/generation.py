@@ -1,0 +1,94 @@
+"""Generate replies with a chat model: batched, greedy by default, and laid side by side with the references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def prompt_messages(messages: list[dict]) -> list[dict]:
+    """Return the conversation up to (not including) its final assistant turn: what the model is asked to answer."""
+    if not messages or messages[-1]["role"] != "assistant":
+        last = repr(messages[-1]["role"]) if messages else "nothing (the conversation is empty)"
+        raise ValueError(f"the last message should be an assistant turn to strip, but it is {last}")
+    return messages[:-1]
+
+
+def generate_replies(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    conversations: list[list[dict]],
+    max_new_tokens: int = 96,
+    batch_size: int = 16,
+    do_sample: bool = False,
+    temperature: float = 0.7,
+    top_p: float = 0.9,
+    progress: bool = True,
+) -> list[str]:
+    """Return the model's reply to each conversation (each ending with a user turn), in the input order."""
+    if len(conversations) == 0:
+        raise ValueError("no conversations to answer; pass a list of conversations, each a list of messages")
+    for i, messages in enumerate(conversations):
+        if not messages or messages[-1]["role"] != "user":
+            raise ValueError(
+                f"conversation {i} does not end with a user turn, so it is not a prompt; "
+                "for a dataset row, pass prompt_messages(row['messages']) to drop its final assistant reply"
+            )
+    texts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in conversations]
+    # Longest first: similar lengths share a batch (less padding), and running out of memory shows at once.
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
+
+    replies: list[str] = [""] * len(texts)
+    padding_side, was_training = tokenizer.padding_side, model.training
+    # A decoder-only model continues from the last position of each row, so padding must go on the
+    # left: right padding would put pad tokens between a prompt and its reply.
+    tokenizer.padding_side = "left"
+    model.eval()
+    try:
+        starts = range(0, len(order), batch_size)
+        # Pass disable only to switch the bar off: an explicit disable=False would override TQDM_DISABLE=1.
+        bar_options = {} if progress else {"disable": True}
+        for start in tqdm(starts, desc="Generating", unit="batch", **bar_options):
+            batch = order[start : start + batch_size]
+            # add_special_tokens=False: the chat template already wrote every special token it needs.
+            inputs = tokenizer(
+                [texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(model.device)
+            with torch.inference_mode():
+                output = model.generate(
+                    **inputs, max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=pad_token_id, **sampling
+                )
+            new_tokens = output[:, inputs["input_ids"].shape[1] :]
+            for i, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
+                replies[i] = text.strip()
+    finally:
+        tokenizer.padding_side = padding_side
+        model.train(was_training)
+    return replies
+
+
+def reply_table(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, rows: Iterable[dict], **generate_kwargs
+) -> pd.DataFrame:
+    """Return a DataFrame of prompt, reference and the model's reply (plus category and policy) for each row."""
+    rows = list(rows)
+    prompts = [prompt_messages(row["messages"]) for row in rows]
+    replies = generate_replies(model, tokenizer, prompts, **generate_kwargs)
+    table = pd.DataFrame(
+        {
+            "prompt": [messages[-1]["content"] for messages in prompts],
+            "reference": [row["messages"][-1]["content"] for row in rows],
+            "reply": replies,
+        }
+    )
+    for column in ("category", "policy"):
+        if rows and column in rows[0]:
+            table[column] = [row[column] for row in rows]
+    return table

@@ -1,0 +1,122 @@
+"""Training plumbing for the lessons: precision from the hardware, speed and memory, and TRL command-line configs."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import psutil
+import torch
+import yaml
+from peft import LoraConfig
+from transformers import Trainer
+from trl import SFTConfig
+
+from helpers.environment import Environment
+from helpers.templates import TRAINING_CHAT_TEMPLATE
+
+
+def pick_precision(env: Environment) -> tuple[dict[str, bool], str]:
+    """Return SFTConfig's precision flags for this hardware ({"bf16": ..., "fp16": ...}) and the reason."""
+    if env.device == "cuda" and env.bf16:
+        return {"bf16": True, "fp16": False}, f"{env.device_name} supports bf16"
+    if env.device == "cuda":
+        return {"bf16": False, "fp16": True}, f"{env.device_name} has no bf16 (a Colab T4, say): fp16 mixed precision"
+    if env.device == "cpu" and env.bf16:
+        return {"bf16": True, "fp16": False}, "this CPU computes bf16 natively (AMX or AVX512-BF16): bf16 autocast"
+    return {"bf16": False, "fp16": False}, f"no fast half precision on this {env.device_name}: float32"
+
+
+class PeakMemory:
+    """Context manager measuring the peak memory (MiB) a block adds: GPU memory on CUDA, resident memory on a CPU."""
+
+    def __init__(self, interval_seconds: float = 0.02):
+        self.interval_seconds = interval_seconds
+        self.mib = 0.0
+
+    def __enter__(self) -> PeakMemory:
+        self._cuda = torch.cuda.is_available()
+        if self._cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._start = torch.cuda.memory_allocated()
+            return self
+        # A CPU has no peak counter that can be reset, so a thread samples the resident size.
+        process = psutil.Process()
+        self._start = self._peak = process.memory_info().rss
+        self._stop = threading.Event()
+
+        def sample() -> None:
+            while not self._stop.wait(self.interval_seconds):
+                self._peak = max(self._peak, process.memory_info().rss)
+
+        self._sampler = threading.Thread(target=sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._cuda:
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated()
+        else:
+            self._stop.set()
+            self._sampler.join()
+            peak = self._peak
+        self.mib = (peak - self._start) / 2**20
+
+
+def training_speed(trainer: Trainer) -> dict[str, float]:
+    """Return a finished run's seconds, tokens trained on and tokens per second (from its logged history)."""
+    history = trainer.state.log_history
+    seconds = next(entry["train_runtime"] for entry in reversed(history) if "train_runtime" in entry)
+    tokens = max((entry["num_tokens"] for entry in history if "num_tokens" in entry), default=0)
+    return {"seconds": seconds, "tokens": tokens, "tokens_per_second": tokens / seconds}
+
+
+def losses(trainer: Trainer) -> list[float]:
+    """Return the training losses a run logged, in order."""
+    return [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+
+
+# SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults.
+_CLI_FIELDS = (
+    "output_dir", "learning_rate", "lr_scheduler_type", "warmup_steps", "per_device_train_batch_size",
+    "gradient_accumulation_steps", "max_steps", "num_train_epochs", "max_length", "assistant_only_loss",
+    "padding_free", "packing", "bf16", "fp16", "activation_checkpointing", "logging_steps", "save_strategy",
+    "seed", "report_to",
+)
+
+
+def trl_cli_config(
+    config: SFTConfig, model_name_or_path: str, train_file: str | Path, chat_template_file: str | Path,
+    lora: LoraConfig | None = None,
+) -> dict:
+    """Return a run's settings as the dict that TRL's command line reads (`trl sft --config run.yaml`)."""
+    settings: dict = {"model_name_or_path": str(model_name_or_path)}
+    settings["datasets"] = [{"path": "json", "data_files": str(train_file), "split": "train"}]
+    settings["chat_template_path"] = str(chat_template_file)
+    for field in _CLI_FIELDS:
+        value = getattr(config, field)
+        settings[field] = value.value if hasattr(value, "value") else value  # enums become plain strings
+    if config.max_steps > 0:
+        settings.pop("num_train_epochs")
+    if lora is not None:
+        target = lora.target_modules
+        settings |= {
+            "use_peft": True,
+            "lora_r": lora.r,
+            "lora_alpha": lora.lora_alpha,
+            "lora_dropout": lora.lora_dropout,
+            "lora_target_modules": target if isinstance(target, str) else sorted(target),
+        }
+    return settings
+
+
+def write_trl_cli_files(settings: dict, folder: str | Path) -> Path:
+    """Write the run's YAML and the training chat template it names into folder; return the YAML's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    Path(settings["chat_template_path"]).write_text(TRAINING_CHAT_TEMPLATE)
+    path = folder / "sft_run.yaml"
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    return path
