@@ -53,8 +53,13 @@ VARIANTS = {
         "lora": False,
     },
     "recipe_full": {"config": _RECIPE, "lora": False},
-    "recipe_full_grouped": {"config": _RECIPE | {"group_by_length": True}, "lora": False},
+    "recipe_full_grouped": {"config": _RECIPE | {"train_sampling_strategy": "group_by_length"}, "lora": False},
+    "recipe_full_batch1": {
+        "config": _RECIPE | {"per_device_train_batch_size": 1, "gradient_accumulation_steps": 8}, "lora": False,
+    },
     "lora_defaults": {"config": {}, "lora": True},
+    # Diagnostic, not a recipe: the recipe with the model's own loss instead of TRL's fused LM head.
+    "recipe_full_plain_loss": {"config": _RECIPE, "lora": False, "plain_loss": True},
     "recipe_lora": {"config": _RECIPE, "lora": True},
 }
 
@@ -84,7 +89,7 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
     """Train one variant in this process and return its measurements."""
     import torch
     from peft import LoraConfig
-    from transformers import TrainerCallback
+    from transformers import Trainer, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     from helpers.data import load_support_desk
@@ -99,7 +104,7 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
 
     class StepTimer(TrainerCallback):
         def __init__(self):
-            self.seconds, self.tokens, self.started, self.profiler = [], [], 0.0, None
+            self.seconds, self.tokens_seen, self.started, self.profiler = [], [], 0.0, None
 
         def on_step_begin(self, args, state, control, **kwargs):
             if profile and state.global_step == 2:
@@ -109,6 +114,7 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
 
         def on_step_end(self, args, state, control, **kwargs):
             self.seconds.append(time.perf_counter() - self.started)
+            self.tokens_seen.append(state.num_input_tokens_seen)
             if self.profiler is not None:
                 self.profiler.__exit__(None, None, None)
                 print(self.profiler.key_averages().table(sort_by="cpu_time_total", row_limit=25))
@@ -123,12 +129,22 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
             report_to="none",
             disable_tqdm=True,
             seed=0,
+            include_num_input_tokens_seen="non_padding",  # counts the tokens each step trains on
             # TRL's default bf16=True is refused on a machine without a GPU unless use_cpu is set.
             use_cpu=not torch.cuda.is_available(),
             **({"per_device_train_batch_size": ROWS_PER_STEP} | variant["config"]),
         )
         lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
-        trainer = SFTTrainer(
+        trainer_class = SFTTrainer
+        if variant.get("plain_loss"):
+
+            class PlainLossSFTTrainer(SFTTrainer):
+                # Trainer's own compute_loss: the model's forward with labels, full logits, standard cross-entropy.
+                def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+                    return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+
+            trainer_class = PlainLossSFTTrainer
+        trainer = trainer_class(
             model=model,
             args=config,
             train_dataset=rows,
@@ -139,9 +155,7 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
         trainer.add_callback(timer)
         trainer.train()
 
-    # SFTTrainer logs the running count of non-padding tokens it trained on.
-    token_counts = [entry["num_tokens"] for entry in trainer.state.log_history if "num_tokens" in entry]
-    tokens_after_first = token_counts[-1] - token_counts[0]
+    tokens_after_first = timer.tokens_seen[-1] - timer.tokens_seen[0]
     seconds_after_first = sum(timer.seconds[1:])
     tokens_per_second = tokens_after_first / seconds_after_first
     precision = "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import pandas as pd
@@ -53,9 +54,9 @@ def generate_replies(
     model.eval()
     try:
         starts = range(0, len(order), batch_size)
-        # Pass disable only to switch the bar off: an explicit disable=False would override TQDM_DISABLE=1.
-        bar_options = {} if progress else {"disable": True}
-        for start in tqdm(starts, desc="Generating", unit="batch", **bar_options):
+        # tqdm's notebook bar ignores TQDM_DISABLE, so honour it here (tests and stored notebooks set it).
+        hide_bar = not progress or os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes"}
+        for start in tqdm(starts, desc="Generating", unit="batch", disable=hide_bar):
             batch = order[start : start + batch_size]
             # add_special_tokens=False: the chat template already wrote every special token it needs.
             inputs = tokenizer(

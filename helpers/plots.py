@@ -19,3 +19,18 @@ def token_count_histogram(total: list[int], trained: list[int], title: str = "")
     figure.tight_layout()
     plt.close(figure)  # the notebook shows the returned figure once, not twice
     return figure
+
+
+def loss_curves(histories: dict[str, list[dict]], title: str = "Training loss") -> Figure:
+    """Return a figure of training loss against step for each run's Trainer log history."""
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    for name, history in histories.items():
+        points = [(entry["step"], entry["loss"]) for entry in history if "loss" in entry]
+        axes.plot(*zip(*points), marker="o", markersize=3, label=name)
+    axes.set_xlabel("optimizer step")
+    axes.set_ylabel("loss (assistant tokens)")
+    axes.set_title(title)
+    axes.legend(frameon=False)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure

@@ -9,9 +9,11 @@ import psutil
 import torch
 import yaml
 from peft import LoraConfig
+from datasets import Dataset
 from transformers import Trainer
 from trl import SFTConfig
 
+from helpers.data import write_jsonl
 from helpers.environment import Environment
 from helpers.templates import TRAINING_CHAT_TEMPLATE
 
@@ -78,7 +80,8 @@ def losses(trainer: Trainer) -> list[float]:
     return [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
 
 
-# SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults.
+# SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults. Evaluation is left
+# out: the command line reads one training file.
 _CLI_FIELDS = (
     "output_dir", "learning_rate", "lr_scheduler_type", "warmup_steps", "per_device_train_batch_size",
     "gradient_accumulation_steps", "max_steps", "num_train_epochs", "max_length", "assistant_only_loss",
@@ -87,11 +90,14 @@ _CLI_FIELDS = (
 )
 
 
-def trl_cli_config(
-    config: SFTConfig, model_name_or_path: str, train_file: str | Path, chat_template_file: str | Path,
+def trl_cli_settings(
+    config: SFTConfig,
+    model_name_or_path: str,
+    train_file: str | Path,
+    chat_template_file: str | Path,
     lora: LoraConfig | None = None,
 ) -> dict:
-    """Return a run's settings as the dict that TRL's command line reads (`trl sft --config run.yaml`)."""
+    """Return a run's settings as the dict that TRL's command line reads from YAML (`trl sft --config`)."""
     settings: dict = {"model_name_or_path": str(model_name_or_path)}
     settings["datasets"] = [{"path": "json", "data_files": str(train_file), "split": "train"}]
     settings["chat_template_path"] = str(chat_template_file)
@@ -99,7 +105,7 @@ def trl_cli_config(
         value = getattr(config, field)
         settings[field] = value.value if hasattr(value, "value") else value  # enums become plain strings
     if config.max_steps > 0:
-        settings.pop("num_train_epochs")
+        del settings["num_train_epochs"]
     if lora is not None:
         target = lora.target_modules
         settings |= {
@@ -112,11 +118,18 @@ def trl_cli_config(
     return settings
 
 
-def write_trl_cli_files(settings: dict, folder: str | Path) -> Path:
-    """Write the run's YAML and the training chat template it names into folder; return the YAML's path."""
+def write_trl_cli_files(
+    config: SFTConfig,
+    model_name_or_path: str,
+    train_rows: Dataset,
+    folder: str | Path,
+    lora: LoraConfig | None = None,
+) -> Path:
+    """Write a run's data (JSON Lines), training chat template and YAML settings for `trl sft`; return the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    Path(settings["chat_template_path"]).write_text(TRAINING_CHAT_TEMPLATE)
-    path = folder / "sft_run.yaml"
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
-    return path
+    write_jsonl(train_rows.select_columns(["messages"]).to_list(), folder / "train.jsonl")
+    (folder / "chat_template.jinja").write_text(TRAINING_CHAT_TEMPLATE)
+    settings = trl_cli_settings(config, model_name_or_path, folder / "train.jsonl", folder / "chat_template.jinja", lora)
+    (folder / "sft_run.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return folder
