@@ -33,15 +33,17 @@ ROWS_PER_STEP = 8
 
 # Each variant: SFTConfig arguments on top of TRL's defaults, and whether to train a LoRA adapter.
 # Only public SFTConfig/TrainingArguments options; "recipe_*" are what lesson 2 uses on a CPU.
-_RECIPE = {
-    "bf16": True,  # the CPU has bf16 units; on others the course uses float32
+from helpers.environment import detect  # noqa: E402  (after the offline settings above)
+from helpers.training import pick_precision  # noqa: E402
+
+# What lesson 2 uses on a CPU: precision from the hardware (bf16 where the CPU has bf16 units) ...
+_RECIPE = pick_precision(detect())[0] | {
     "activation_checkpointing": False,  # a 135M model fits: no need to recompute activations
     "per_device_train_batch_size": 2,  # small micro-batches: less padding, smaller lm-head tiles ...
     "gradient_accumulation_steps": 4,  # ... and still 8 conversations an optimizer step
 }
 VARIANTS = {
     "trl_defaults": {"config": {}, "lora": False},
-    "fp32": {"config": {"bf16": False}, "lora": False},
     "fp32_no_checkpointing": {"config": {"bf16": False, "activation_checkpointing": False}, "lora": False},
     "bf16_no_checkpointing": {"config": {"bf16": True, "activation_checkpointing": False}, "lora": False},
     "padding_free": {
@@ -54,9 +56,6 @@ VARIANTS = {
     },
     "recipe_full": {"config": _RECIPE, "lora": False},
     "recipe_full_grouped": {"config": _RECIPE | {"train_sampling_strategy": "group_by_length"}, "lora": False},
-    "recipe_full_batch1": {
-        "config": _RECIPE | {"per_device_train_batch_size": 1, "gradient_accumulation_steps": 8}, "lora": False,
-    },
     "lora_defaults": {"config": {}, "lora": True},
     # Diagnostic, not a recipe: the recipe with the model's own loss instead of TRL's fused LM head.
     "recipe_full_plain_loss": {"config": _RECIPE, "lora": False, "plain_loss": True},

@@ -3,5 +3,6 @@
 Modules: environment (hardware, network, profile), models (which SmolLM2, loading it),
 support_desk (the bundled dataset's company and generator), data (loaders, validation),
 house_style (the reply scorer), templates (chat templates, trained-token view),
-widgets (interactive explorers), exercises (checks with feedback).
+generation (batched replies), training (precision, speed, memory, TRL command-line files),
+plots (figures), widgets (interactive explorers), exercises (checks with feedback).
 """

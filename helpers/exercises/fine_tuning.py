@@ -15,7 +15,6 @@ from helpers.models import load_model_and_tokenizer
 _RENAMED = {
     "max_seq_length": "max_length",
     "evaluation_strategy": "eval_strategy",
-    "gradient_checkpointing": "activation_checkpointing (gradient_checkpointing still works, with a warning)",
 }
 _ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"}
 
@@ -41,7 +40,7 @@ def check_t4_settings(settings: dict | None) -> Feedback:
         return failed("The T4 would train in float32: slower and twice the memory.", "fp16=True uses its half precision.")
     if not settings.get("assistant_only_loss"):
         return failed("The run would learn the guidelines and questions too.", "assistant_only_loss=True.")
-    if settings.get("report_to") not in ("none", ["none"], []):
+    if settings.get("report_to", "none") not in ("none", ["none"], []):
         return failed("No tracker should be on unless the learner opts in.", 'report_to="none".')
     if settings.get("use_cpu"):
         return failed("use_cpu=True would leave the T4 idle.", "drop use_cpu (or set it to False).")

@@ -1,0 +1,226 @@
+"""Tests for helpers.training: precision, memory, speed, and the `trl sft` files (run for real once)."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import yaml
+from peft import LoraConfig
+from trl import SFTConfig
+
+from helpers.environment import Environment
+from helpers.models import resolve_model
+from helpers.templates import TRAINING_CHAT_TEMPLATE
+from helpers.training import PeakMemory, losses, pick_precision, training_speed, trl_cli_settings, write_trl_cli_files
+
+
+def _env(device, name, bf16):
+    return Environment(
+        platform="local", device=device, device_name=name, bf16=bf16, online=False,
+        offline_reason="HF_HUB_OFFLINE=1", profile="quick", profile_reason="test",
+    )
+
+
+def _config(output_dir, **overrides):
+    settings = dict(
+        output_dir=str(output_dir), max_steps=3, learning_rate=1e-4, assistant_only_loss=True,
+        activation_checkpointing=False, report_to="none", use_cpu=True,
+    )
+    return SFTConfig(**(settings | overrides))
+
+
+LORA = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+# ── pick_precision ────────────────────────────────────────────────────────────────────────────────
+
+
+def test_precision_cuda_with_bf16_uses_bf16():
+    flags, reason = pick_precision(_env("cuda", "NVIDIA A100", True))
+    assert flags == {"bf16": True, "fp16": False}
+    assert "A100" in reason
+
+
+def test_precision_t4_falls_back_to_fp16():
+    flags, reason = pick_precision(_env("cuda", "Tesla T4", False))
+    assert flags == {"bf16": False, "fp16": True}
+    assert "fp16" in reason and "Tesla T4" in reason
+
+
+def test_precision_cpu_with_native_bf16_uses_bf16():
+    flags, reason = pick_precision(_env("cpu", "CPU", True))
+    assert flags == {"bf16": True, "fp16": False}
+    assert "bf16" in reason
+
+
+def test_precision_cpu_without_bf16_stays_float32():
+    flags, reason = pick_precision(_env("cpu", "CPU", False))
+    assert flags == {"bf16": False, "fp16": False}
+    assert "float32" in reason
+
+
+def test_precision_mps_stays_float32():
+    flags, reason = pick_precision(_env("mps", "Apple GPU (MPS)", False))
+    assert flags == {"bf16": False, "fp16": False}
+    assert "float32" in reason
+
+
+# ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_peak_memory_sees_a_300_mb_tensor_on_cpu():
+    assert not torch.cuda.is_available()  # conftest hides GPUs: this measures resident memory
+    with PeakMemory() as peak:
+        block = torch.ones(75_000_000)  # 300 MB of float32, written (so resident)
+        time.sleep(0.2)
+        del block
+    assert peak.mib > 150
+
+
+def test_peak_memory_of_an_empty_block_is_small():
+    with PeakMemory() as peak:
+        time.sleep(0.1)
+    assert peak.mib < 50
+
+
+# ── training_speed and losses ─────────────────────────────────────────────────────────────────────
+
+LOG_HISTORY = [
+    {"loss": 2.0, "num_tokens": 100, "step": 1},
+    {"loss": 1.0, "num_tokens": 200, "step": 2},
+    {"train_runtime": 4.0},
+]
+
+
+def _trainer(history):
+    return SimpleNamespace(state=SimpleNamespace(log_history=history))
+
+
+def test_training_speed_reads_runtime_and_tokens():
+    assert training_speed(_trainer(LOG_HISTORY)) == {"seconds": 4.0, "tokens": 200, "tokens_per_second": 50.0}
+
+
+def test_losses_in_logged_order():
+    assert losses(_trainer(LOG_HISTORY)) == [2.0, 1.0]
+
+
+# ── trl_cli_settings ──────────────────────────────────────────────────────────────────────────────
+
+
+def test_cli_settings_name_model_data_and_template(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "some/model", "train.jsonl", "t.jinja")
+    assert settings["model_name_or_path"] == "some/model"
+    assert settings["datasets"] == [{"path": "json", "data_files": "train.jsonl", "split": "train"}]
+    assert settings["chat_template_path"] == "t.jinja"
+
+
+def test_cli_settings_carry_max_steps_and_drop_epochs(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+    assert settings["max_steps"] == 3
+    assert "num_train_epochs" not in settings
+
+
+def test_cli_settings_leave_out_use_cpu(tmp_path):
+    assert "use_cpu" not in trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+
+
+def test_cli_settings_report_to_is_plain_yaml(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+    assert settings["report_to"] in ("none", [], ["none"])
+    assert yaml.safe_load(yaml.safe_dump(settings)) == settings
+
+
+def test_cli_settings_without_lora_leave_peft_off(tmp_path):
+    assert "use_peft" not in trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+
+
+def test_cli_settings_with_lora_switch_peft_on(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja", lora=LORA)
+    assert settings["use_peft"] is True
+    assert (settings["lora_r"], settings["lora_alpha"], settings["lora_target_modules"]) == (16, 32, "all-linear")
+    assert yaml.safe_load(yaml.safe_dump(settings)) == settings
+
+
+def test_cli_settings_sort_a_list_of_lora_targets(tmp_path):
+    lora = LoraConfig(r=8, target_modules=["v_proj", "q_proj"], task_type="CAUSAL_LM")
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja", lora=lora)
+    assert settings["lora_target_modules"] == ["q_proj", "v_proj"]
+    yaml.safe_dump(settings)  # a set would not dump
+
+
+# ── write_trl_cli_files ───────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def cli_files(tmp_path_factory, support_desk):
+    root = tmp_path_factory.mktemp("cli")
+    rows = support_desk["train"].select(range(5))
+    config = _config(root / "run")
+    folder = write_trl_cli_files(config, "some/model", rows, root / "cli")
+    return SimpleNamespace(folder=folder, rows=rows, config=config)
+
+
+def test_written_data_holds_only_messages_one_line_per_row(cli_files):
+    lines = (cli_files.folder / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [{"messages": row["messages"]} for row in cli_files.rows]
+
+
+def test_written_template_is_the_training_template(cli_files):
+    assert (cli_files.folder / "chat_template.jinja").read_text() == TRAINING_CHAT_TEMPLATE
+
+
+def test_written_yaml_reads_back_as_the_settings(cli_files):
+    folder = cli_files.folder
+    expected = trl_cli_settings(cli_files.config, "some/model", folder / "train.jsonl", folder / "chat_template.jinja")
+    assert yaml.safe_load((folder / "sft_run.yaml").read_text()) == expected
+
+
+# ── the real command line ─────────────────────────────────────────────────────────────────────────
+
+
+def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
+    """The lesson's claim: `trl sft --config sft_run.yaml` trains this run (assistant-only loss included)."""
+    config = SFTConfig(
+        output_dir=str(tmp_path / "run"), learning_rate=1e-4, max_steps=2, per_device_train_batch_size=2,
+        gradient_accumulation_steps=1, assistant_only_loss=True, activation_checkpointing=False, logging_steps=1,
+        save_strategy="no", report_to="none", use_cpu=True, bf16=False,
+    )
+    folder = write_trl_cli_files(
+        config, model_name_or_path=resolve_model("base")[0], train_rows=support_desk["train"].select(range(8)),
+        folder=tmp_path / "cli",
+    )
+    command = [str(Path(sys.executable).parent / "trl"), "sft", "--config", str(folder / "sft_run.yaml"), "--use_cpu", "true"]
+    result = subprocess.run(
+        command, env=os.environ | {"HF_HUB_OFFLINE": "1"}, cwd=tmp_path, timeout=300, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert "train_runtime" in log
+    assert "'epoch'" in log and log.count("'loss'") == 2  # logging_steps=1: one loss line per step
+    saved = {path.name for path in (tmp_path / "run").iterdir()}
+    assert {"config.json", "model.safetensors", "chat_template.jinja"} <= saved
+    assert (tmp_path / "run" / "chat_template.jinja").read_text() == TRAINING_CHAT_TEMPLATE
+
+
+def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_desk, tmp_path):
+    """Why the CLI files carry a template: SmolLM2's own one has no {% generation %} markers for TRL."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl import SFTTrainer
+
+    tiny = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1,
+    ))
+    config = _config(tmp_path, max_steps=1, save_strategy="no", bf16=False)
+    with pytest.raises(ValueError, match="not training-compatible"):
+        SFTTrainer(
+            model=tiny, args=config, processing_class=copy.deepcopy(tokenizer),
+            train_dataset=support_desk["train"].select(range(2)),
+        )
