@@ -42,34 +42,20 @@ LORA = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="C
 # ── pick_precision ────────────────────────────────────────────────────────────────────────────────
 
 
-def test_precision_cuda_with_bf16_uses_bf16():
-    flags, reason = pick_precision(_env("cuda", "NVIDIA A100", True))
-    assert flags == {"bf16": True, "fp16": False}
-    assert "A100" in reason
-
-
-def test_precision_t4_falls_back_to_fp16():
-    flags, reason = pick_precision(_env("cuda", "Tesla T4", False))
-    assert flags == {"bf16": False, "fp16": True}
-    assert "fp16" in reason and "Tesla T4" in reason
-
-
-def test_precision_cpu_with_native_bf16_uses_bf16():
-    flags, reason = pick_precision(_env("cpu", "CPU", True))
-    assert flags == {"bf16": True, "fp16": False}
-    assert "bf16" in reason
-
-
-def test_precision_cpu_without_bf16_stays_float32():
-    flags, reason = pick_precision(_env("cpu", "CPU", False))
-    assert flags == {"bf16": False, "fp16": False}
-    assert "float32" in reason
-
-
-def test_precision_mps_stays_float32():
-    flags, reason = pick_precision(_env("mps", "Apple GPU (MPS)", False))
-    assert flags == {"bf16": False, "fp16": False}
-    assert "float32" in reason
+@pytest.mark.parametrize(
+    ("device", "name", "bf16", "flags", "said"),
+    [
+        ("cuda", "NVIDIA A100", True, {"bf16": True, "fp16": False}, "A100"),
+        ("cuda", "Tesla T4", False, {"bf16": False, "fp16": True}, "fp16"),
+        ("cpu", "CPU", True, {"bf16": True, "fp16": False}, "bf16"),
+        ("cpu", "CPU", False, {"bf16": False, "fp16": False}, "float32"),
+        ("mps", "Apple GPU (MPS)", False, {"bf16": False, "fp16": False}, "float32"),
+    ],
+)
+def test_precision_follows_the_hardware(device, name, bf16, flags, said):
+    chosen, reason = pick_precision(_env(device, name, bf16))
+    assert chosen == flags
+    assert said in reason
 
 
 # ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
