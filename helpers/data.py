@@ -8,10 +8,11 @@ like Python indexing: "row 17: message 2" is dataset[17]["messages"][2].
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import datasets
+
+from helpers.environment import offline_reason
 
 # Found next to this file, so it works from any working directory and after `pip install -e .`.
 DATA_DIR = Path(__file__).resolve().parent / "data_files"
@@ -50,23 +51,14 @@ def load_raw_qa() -> datasets.Dataset:
     return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "raw_qa.jsonl"))
 
 
-def _hub_offline() -> bool:
-    """Return True if Hugging Face Hub access is switched off (HF_HUB_OFFLINE)."""
-    from huggingface_hub import constants
-
-    # huggingface_hub reads the variable once, at import; read it again so a change made
-    # in the notebook after import is seen too.
-    from_env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "TRUE", "YES", "ON"}
-    return bool(constants.HF_HUB_OFFLINE) or from_env
-
-
 def load_smoltalk(subset: str = "everyday-conversations", split: str = "train") -> datasets.Dataset:
     """Return a SmolTalk subset downloaded from the Hugging Face Hub (needs the network)."""
-    if _hub_offline():
+    reason = offline_reason()
+    if reason:
         raise RuntimeError(
-            "load_smoltalk needs the Hugging Face Hub, but the course is offline "
-            "(HF_HUB_OFFLINE is set). Use load_support_desk() for the offline data set, "
-            "or unset HF_HUB_OFFLINE and restart the kernel to download SmolTalk."
+            f"load_smoltalk needs the Hugging Face Hub, but the course is offline ({reason}). "
+            "Use load_support_desk() for the offline data set, or go online (unset HF_HUB_OFFLINE) "
+            "and restart the kernel to download SmolTalk."
         )
     return datasets.load_dataset("HuggingFaceTB/smoltalk", subset, split=split)
 

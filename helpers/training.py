@@ -80,6 +80,19 @@ def losses(trainer: Trainer) -> list[float]:
     return [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
 
 
+def run_summary(trainer: Trainer, peak_memory_mib: float, house_style_score: float) -> dict[str, float]:
+    """Return one column of lesson 2's comparison table: size, speed, memory, loss and score of a finished run."""
+    speed = training_speed(trainer)
+    return {
+        "trainable parameters (M)": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad) / 1e6,
+        "training seconds": speed["seconds"],
+        "tokens per second": speed["tokens_per_second"],
+        "peak memory added (MiB)": peak_memory_mib,
+        "final training loss": losses(trainer)[-1],
+        "house-style score": house_style_score,
+    }
+
+
 # SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults. Evaluation is left
 # out: the command line reads one training file.
 _CLI_FIELDS = (

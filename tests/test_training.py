@@ -18,7 +18,9 @@ from trl import SFTConfig
 from helpers.environment import Environment
 from helpers.models import resolve_model
 from helpers.templates import TRAINING_CHAT_TEMPLATE
-from helpers.training import PeakMemory, losses, pick_precision, training_speed, trl_cli_settings, write_trl_cli_files
+from helpers.training import (
+    PeakMemory, losses, pick_precision, run_summary, training_speed, trl_cli_settings, write_trl_cli_files,
+)
 
 
 def _env(device, name, bf16):
@@ -210,3 +212,20 @@ def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_d
             model=tiny, args=config, processing_class=copy.deepcopy(tokenizer),
             train_dataset=support_desk["train"].select(range(2)),
         )
+
+
+def test_run_summary_is_one_column_of_the_comparison_table():
+    parameters = [torch.nn.Parameter(torch.zeros(2_000_000)), torch.nn.Parameter(torch.zeros(1_000_000), requires_grad=False)]
+    model = SimpleNamespace(parameters=lambda: iter(parameters))
+    state = SimpleNamespace(log_history=[
+        {"loss": 2.0, "num_tokens": 100, "step": 1}, {"loss": 1.0, "num_tokens": 200, "step": 2}, {"train_runtime": 4.0},
+    ])
+    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0, house_style_score=0.75)
+    assert summary == {
+        "trainable parameters (M)": 2.0,
+        "training seconds": 4.0,
+        "tokens per second": 50.0,
+        "peak memory added (MiB)": 512.0,
+        "final training loss": 1.0,
+        "house-style score": 0.75,
+    }
