@@ -4,5 +4,12 @@ Modules: environment (hardware, network, profile), models (which SmolLM2, loadin
 support_desk (the bundled dataset's company and generator), data (loaders, validation),
 house_style (the reply scorer), templates (chat templates, trained-token view),
 generation (batched replies), training (precision, speed, memory, TRL command-line files),
+monitoring (callbacks and logs while training), evaluation (perplexity, multiple choice),
 plots (figures), widgets (interactive explorers), exercises (checks with feedback).
 """
+
+import warnings
+
+# TRL 1.16 itself still uses transformers' old gradient-checkpointing names, so every run warns
+# about a rename the learner cannot act on (the lessons already use activation_checkpointing).
+warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing` is deprecated", category=FutureWarning)

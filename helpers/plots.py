@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def token_count_histogram(total: list[int], trained: list[int], title: str = "") -> Figure:
@@ -31,6 +33,94 @@ def loss_curves(histories: dict[str, list[dict]], title: str = "Training loss") 
     axes.set_ylabel("loss (assistant tokens)")
     axes.set_title(title)
     axes.legend(frameon=False)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def validation_curves(log_history: list[dict], title: str = "", stopped_at: int | None = None) -> Figure:
+    """Return a figure of training and validation loss against step, the lowest validation loss marked.
+
+    If the history holds house-style scores (`eval_house_style`), they are drawn on a second axis;
+    `stopped_at` draws where early stopping ended the run.
+    """
+    figure, axes = plt.subplots(figsize=(7, 3.4))
+    train = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry]
+    validation = [(entry["step"], entry["eval_loss"]) for entry in log_history if "eval_loss" in entry]
+    if train:
+        axes.plot(*zip(*train), color="#1f77b4", label="training loss")
+    if validation:
+        axes.plot(*zip(*validation), color="#d62728", marker="o", markersize=4, label="validation loss")
+        best_step, best_loss = min(validation, key=lambda point: point[1])
+        axes.plot(best_step, best_loss, marker="*", markersize=14, color="#d62728", linestyle="none",
+                  label=f"lowest validation loss (step {best_step})")
+    if stopped_at is not None:
+        axes.axvline(stopped_at, color="#6c757d", linestyle="--", label=f"stopped early (step {stopped_at})")
+    axes.set_xlabel("optimizer step")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel("loss (assistant tokens)")
+    axes.set_title(title)
+    handles, labels = axes.get_legend_handles_labels()
+    scores = [(entry["step"], entry["eval_house_style"]) for entry in log_history if "eval_house_style" in entry]
+    if scores:
+        score_axes = axes.twinx()
+        score_axes.plot(*zip(*scores), color="#40916c", marker="s", markersize=4, linestyle=":",
+                        label="house-style score")
+        score_axes.set_ylim(0, 1.05)
+        score_axes.set_ylabel("house-style score")
+        more_handles, more_labels = score_axes.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    if handles:
+        axes.legend(handles, labels, frameon=False, fontsize="small")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def run_comparison(runs: pd.DataFrame, metric: str, title: str = "") -> Figure:
+    """Return a figure of one metric against step for every run of a long table (columns run, step, metric, value)."""
+    chosen = runs[runs["metric"] == metric]
+    if chosen.empty:
+        known = ", ".join(sorted(runs["metric"].unique())) or "none"
+        raise ValueError(f"no run logged {metric!r}; the logged metrics are: {known}")
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    for name, points in chosen.groupby("run", sort=True):
+        axes.plot(points["step"], points["value"], marker="o", markersize=3, label=name)
+    axes.set_xlabel("optimizer step")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel(metric)
+    axes.set_title(title)
+    axes.legend(frameon=False)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def criteria_bars(
+    scores: dict[str, dict[str, float]], title: str = "House-style checks passed", ylabel: str = "share of replies passing"
+) -> Figure:
+    """Return a grouped bar chart of each model's score (0 to 1) on each criterion, e.g. from score_replies."""
+    if not scores:
+        raise ValueError("no scores to plot; pass {model name: {criterion: score}}, e.g. {'base': score_replies(...)}")
+    criteria = list(next(iter(scores.values())))
+    for name, model_scores in scores.items():
+        if list(model_scores) != criteria:
+            raise ValueError(
+                f"{name!r} has criteria {list(model_scores)}, but the first model has {criteria}; "
+                "score every model with the same checks"
+            )
+    figure, axes = plt.subplots(figsize=(8, 3.4))
+    width = 0.8 / len(scores)
+    # Grey for the first model (usually the base), green for the next, as in the other course plots.
+    colours = ["#adb5bd", "#40916c", "#1d3557", "#e76f51", "#f4a261"]
+    for k, (name, model_scores) in enumerate(scores.items()):
+        positions = [i + (k - (len(scores) - 1) / 2) * width for i in range(len(criteria))]
+        axes.bar(positions, [model_scores[c] for c in criteria], width, color=colours[k % len(colours)], label=name)
+    axes.set_xticks(range(len(criteria)), criteria, rotation=30, ha="right")
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.legend(frameon=False, loc="upper left", bbox_to_anchor=(1, 1))  # beside the plot: bars reach 1.0
     figure.tight_layout()
     plt.close(figure)
     return figure

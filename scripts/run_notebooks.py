@@ -23,6 +23,11 @@ def notebooks_to_run(arguments: list[str]) -> list[Path]:
     return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
 
 
+def is_live_only(output: dict) -> bool:
+    """Return whether an output only works while its kernel runs: trackio's embedded dashboard (a local URL with a session token)."""
+    return "write_token=" in output.get("data", {}).get("text/html", "")
+
+
 def run(path: Path) -> float:
     """Execute one notebook in a fresh kernel, in its own folder, save it, and return the seconds it took."""
     notebook = nbformat.read(path, as_version=4)
@@ -36,6 +41,9 @@ def run(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.outputs if not is_live_only(output)]
     notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(notebook, path)
     return time.perf_counter() - start

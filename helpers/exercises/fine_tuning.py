@@ -19,18 +19,26 @@ _RENAMED = {
 _ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"}
 
 
-def check_t4_settings(settings: dict | None) -> Feedback:
-    """Return Feedback, truthy when settings are SFTConfig arguments fit for a Colab T4 (easy)."""
-    if settings is None:
-        return not_attempted("a dict of SFTConfig arguments")
-    if not isinstance(settings, dict):
-        return failed(f"Expected a dict of SFTConfig arguments, got {type(settings).__name__}.")
+def unknown_argument(settings: dict) -> Feedback | None:
+    """Return failing Feedback naming the first key that is not an SFTConfig argument (or renamed), else None."""
     known = {field.name for field in dataclasses.fields(SFTConfig)}
     for name in settings:
         if name in _RENAMED and name not in known:
             return failed(f"SFTConfig has no argument {name!r} any more.", f"it is called {_RENAMED[name]} now.")
         if name not in known:
             return failed(f"SFTConfig has no argument {name!r}.", "check the spelling against the config in this lesson.")
+    return None
+
+
+def check_t4_settings(settings: dict | None) -> Feedback:
+    """Return Feedback, truthy when settings are SFTConfig arguments fit for a Colab T4 (easy)."""
+    if settings is None:
+        return not_attempted("a dict of SFTConfig arguments")
+    if not isinstance(settings, dict):
+        return failed(f"Expected a dict of SFTConfig arguments, got {type(settings).__name__}.")
+    unknown = unknown_argument(settings)
+    if unknown is not None:
+        return unknown
     if settings.get("bf16", True):
         return failed(
             "bf16 is on (TRL's SFTConfig turns it on unless you say otherwise), and a T4 has no bf16.",

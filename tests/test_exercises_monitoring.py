@@ -1,0 +1,403 @@
+"""Tests for helpers.exercises.monitoring: lesson 3's checks (best step, stop on accuracy, an over-fitting alarm)."""
+
+import pytest
+from transformers import EarlyStoppingCallback, TrainerCallback
+
+from helpers.exercises import fine_tuning
+from helpers.exercises import monitoring as check
+
+
+def _fails_with(feedback, *phrases):
+    assert not feedback
+    assert feedback.message.startswith("❌")
+    for phrase in phrases:
+        assert phrase in feedback.message, feedback.message
+
+
+def _passes(feedback):
+    assert feedback and feedback.message.startswith("✅"), feedback.message
+
+
+def _not_attempted(feedback):
+    assert not feedback and "Not attempted" in feedback.message
+
+
+# ── unknown_argument (lesson 2's helper, shared by the medium check) ──────────────────────────────
+
+
+def test_unknown_argument_accepts_sftconfig_arguments():
+    assert fine_tuning.unknown_argument({"eval_strategy": "steps", "eval_steps": 5, "max_length": 512}) is None
+
+
+def test_unknown_argument_accepts_no_arguments():
+    assert fine_tuning.unknown_argument({}) is None
+
+
+@pytest.mark.parametrize(("old", "new"), [("evaluation_strategy", "eval_strategy"), ("max_seq_length", "max_length")])
+def test_unknown_argument_names_the_new_name_of_a_renamed_one(old, new):
+    _fails_with(fine_tuning.unknown_argument({"eval_steps": 5, old: "x"}), f"no argument {old!r} any more", f"{new} now")
+
+
+def test_unknown_argument_names_a_misspelled_one():
+    feedback = fine_tuning.unknown_argument({"eval_steps": 5, "early_stopping_patience": 3})
+    _fails_with(feedback, "no argument 'early_stopping_patience'", "spelling")
+
+
+def test_unknown_argument_names_the_first_unknown_key():
+    _fails_with(fine_tuning.unknown_argument({"evl_steps": 5, "sav_steps": 5}), "'evl_steps'")
+
+
+# ── easy: the best step and its accuracy ──────────────────────────────────────────────────────────
+
+# Training loss keeps falling (lowest at step 4); validation loss is lowest at step 2.
+LOG_HISTORY = [
+    {"loss": 2.0, "mean_token_accuracy": 0.50, "step": 1},
+    {"eval_loss": 1.60, "eval_mean_token_accuracy": 0.55, "eval_entropy": 1.30, "step": 1},
+    {"loss": 1.2, "mean_token_accuracy": 0.65, "step": 2},
+    {"eval_loss": 1.40, "eval_mean_token_accuracy": 0.612, "eval_entropy": 1.05, "step": 2},
+    {"loss": 0.6, "mean_token_accuracy": 0.80, "step": 3},
+    {"eval_loss": 1.50, "eval_mean_token_accuracy": 0.60, "eval_entropy": 0.90, "step": 3},
+    {"loss": 0.2, "mean_token_accuracy": 0.93, "step": 4},
+    {"eval_loss": 1.75, "eval_mean_token_accuracy": 0.59, "eval_entropy": 0.70, "step": 4},
+    {"train_runtime": 10.0, "train_loss": 1.0, "step": 4},
+]
+
+
+@pytest.mark.parametrize(("step", "accuracy"), [(None, None), (2, None), (None, 0.612)])
+def test_best_step_not_attempted(step, accuracy):
+    _not_attempted(check.check_best_step(step, accuracy, LOG_HISTORY))
+
+
+def test_best_step_correct():
+    feedback = check.check_best_step(2, 0.612, LOG_HISTORY)
+    _passes(feedback)
+    assert "Step 2" in feedback.message and "1.400" in feedback.message
+
+
+def test_best_step_accuracy_rounded_to_three_decimals_is_accepted():
+    _passes(check.check_best_step(2, 0.6124, LOG_HISTORY))
+
+
+def test_best_step_lowest_training_loss():
+    _fails_with(check.check_best_step(4, 0.93, LOG_HISTORY), "Step 4 has the lowest *training* loss", "eval_loss")
+
+
+def test_best_step_some_other_step():
+    _fails_with(check.check_best_step(3, 0.60, LOG_HISTORY), "Step 3 is not where the validation loss is lowest")
+
+
+def test_best_step_entropy_instead_of_accuracy():
+    _fails_with(check.check_best_step(2, 1.05, LOG_HISTORY), "validation entropy", "eval_mean_token_accuracy")
+
+
+def test_best_step_training_accuracy_instead_of_validation():
+    _fails_with(check.check_best_step(2, 0.65, LOG_HISTORY), "Right step", "not the validation token accuracy")
+
+
+def test_best_step_history_without_evaluations():
+    history = [entry for entry in LOG_HISTORY if "eval_loss" not in entry]
+    _fails_with(check.check_best_step(2, 0.612, history), "no evaluations")
+
+
+def test_best_step_history_of_evaluations_only():
+    # e.g. a learner who passes only the evaluation entries
+    evaluations = [entry for entry in LOG_HISTORY if "eval_loss" in entry]
+    _passes(check.check_best_step(2, 0.612, evaluations))
+
+
+# ── medium: stop on accuracy ──────────────────────────────────────────────────────────────────────
+
+SETTINGS = {
+    "output_dir": "outputs/exercise",
+    "eval_strategy": "steps",
+    "eval_steps": 5,
+    "save_strategy": "steps",
+    "save_steps": 5,
+    "save_total_limit": 3,
+    "load_best_model_at_end": True,
+    "metric_for_best_model": "eval_mean_token_accuracy",
+    "greater_is_better": True,
+}
+
+
+def _stopper(patience=3):
+    return EarlyStoppingCallback(early_stopping_patience=patience)
+
+
+def _without(settings, key):
+    return {name: value for name, value in settings.items() if name != key}
+
+
+@pytest.mark.parametrize(("settings", "stopper"), [(None, None), (SETTINGS, None), (None, "callback")])
+def test_stop_not_attempted(settings, stopper):
+    _not_attempted(check.check_stop_on_accuracy(settings, _stopper() if stopper else None))
+
+
+def test_stop_correct():
+    _passes(check.check_stop_on_accuracy(SETTINGS, _stopper()))
+
+
+def test_stop_metric_without_eval_prefix_is_accepted():
+    # The trainer adds the eval_ prefix itself, so "mean_token_accuracy" names the same metric.
+    _passes(check.check_stop_on_accuracy(SETTINGS | {"metric_for_best_model": "mean_token_accuracy"}, _stopper()))
+
+
+def test_stop_greater_is_better_left_to_the_default_is_accepted():
+    # TrainingArguments sets greater_is_better=True for a metric whose name does not end in "loss".
+    _passes(check.check_stop_on_accuracy(_without(SETTINGS, "greater_is_better"), _stopper()))
+
+
+def test_stop_without_output_dir_is_accepted():
+    _passes(check.check_stop_on_accuracy(_without(SETTINGS, "output_dir"), _stopper()))
+
+
+def test_stop_does_not_mutate_the_learners_settings():
+    settings = dict(SETTINGS)
+    check.check_stop_on_accuracy(settings, _stopper())
+    assert settings == SETTINGS
+
+
+def test_stop_settings_not_a_dict():
+    _fails_with(check.check_stop_on_accuracy(list(SETTINGS.items()), _stopper()), "Expected a dict", "list")
+
+
+def test_stop_callback_not_an_early_stopping_callback():
+    _fails_with(check.check_stop_on_accuracy(SETTINGS, TrainerCallback()), "Expected an EarlyStoppingCallback", "TrainerCallback")
+
+
+def test_stop_callback_class_instead_of_instance():
+    _fails_with(check.check_stop_on_accuracy(SETTINGS, EarlyStoppingCallback), "Expected an EarlyStoppingCallback", "type")
+
+
+def test_stop_evaluation_strategy_is_called_eval_strategy_now():
+    settings = _without(SETTINGS, "eval_strategy") | {"evaluation_strategy": "steps"}
+    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "'evaluation_strategy' any more", "eval_strategy now")
+
+
+def test_stop_patience_as_an_sftconfig_argument():
+    settings = SETTINGS | {"early_stopping_patience": 3}
+    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "no argument 'early_stopping_patience'")
+
+
+def test_stop_save_steps_not_a_multiple_of_eval_steps():
+    feedback = check.check_stop_on_accuracy(SETTINGS | {"save_steps": 7}, _stopper())
+    _fails_with(feedback, "SFTConfig refused these settings", "round multiple")
+
+
+def test_stop_save_strategy_not_matching_eval_strategy():
+    feedback = check.check_stop_on_accuracy(SETTINGS | {"save_strategy": "epoch"}, _stopper())
+    _fails_with(feedback, "SFTConfig refused these settings", "strategy to match")
+
+
+def test_stop_evaluating_every_10_steps():
+    feedback = check.check_stop_on_accuracy(SETTINGS | {"eval_steps": 10, "save_steps": 10}, _stopper())
+    _fails_with(feedback, "evaluate every 5 steps", "eval_steps=5")
+
+
+def test_stop_without_eval_strategy():
+    settings = _without(SETTINGS, "eval_strategy") | {"load_best_model_at_end": False}
+    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "evaluate every 5 steps")
+
+
+def test_stop_saving_every_10_steps():
+    feedback = check.check_stop_on_accuracy(SETTINGS | {"save_steps": 10}, _stopper())
+    _fails_with(feedback, "Checkpoints every 5 steps", "save_steps=5")
+
+
+def test_stop_without_save_total_limit():
+    feedback = check.check_stop_on_accuracy(_without(SETTINGS, "save_total_limit"), _stopper())
+    _fails_with(feedback, "at most 3 kept", "save_total_limit=3")
+
+
+def test_stop_without_load_best_model_at_end():
+    feedback = check.check_stop_on_accuracy(_without(SETTINGS, "load_best_model_at_end"), _stopper())
+    _fails_with(feedback, "would not be loaded", "load_best_model_at_end=True")
+
+
+def test_stop_metric_is_eval_loss():
+    settings = SETTINGS | {"metric_for_best_model": "eval_loss", "greater_is_better": False}
+    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "chosen by 'eval_loss'", "eval_mean_token_accuracy")
+
+
+def test_stop_without_metric_for_best_model():
+    # load_best_model_at_end alone makes TrainingArguments choose by loss.
+    feedback = check.check_stop_on_accuracy(_without(SETTINGS, "metric_for_best_model"), _stopper())
+    _fails_with(feedback, "chosen by 'loss'")
+
+
+def test_stop_greater_is_better_false():
+    feedback = check.check_stop_on_accuracy(SETTINGS | {"greater_is_better": False}, _stopper())
+    _fails_with(feedback, "higher is better", "worst checkpoint", "greater_is_better=True")
+
+
+def test_stop_patience_2():
+    _fails_with(check.check_stop_on_accuracy(SETTINGS, _stopper(2)), "waits 2 evaluations", "early_stopping_patience=3")
+
+
+# ── hard: an over-fitting alarm ───────────────────────────────────────────────────────────────────
+
+
+class GapAlarm(TrainerCallback):
+    """The lesson's solution: at each evaluation, compare with the latest training loss in the log history."""
+
+    def __init__(self, max_gap):
+        self.max_gap = max_gap
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        train_losses = [entry["loss"] for entry in state.log_history if "loss" in entry]
+        if train_losses and metrics["eval_loss"] - train_losses[-1] > self.max_gap:
+            control.should_training_stop = True
+
+
+class RememberingGapAlarm(TrainerCallback):
+    """Another correct one: remember the latest training loss from on_log, compare in on_evaluate."""
+
+    def __init__(self, max_gap=0.5):
+        self.max_gap = max_gap
+        self.train_loss = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.train_loss = logs["loss"]
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self.train_loss is not None and metrics["eval_loss"] - self.train_loss > self.max_gap:
+            control.should_training_stop = True
+
+
+class FirstLossAlarm(GapAlarm):
+    """Mistake: compares with the first training loss, not the latest."""
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        first = next(entry["loss"] for entry in state.log_history if "loss" in entry)
+        if metrics["eval_loss"] - first > self.max_gap:
+            control.should_training_stop = True
+
+
+class OnLogAlarm(GapAlarm):
+    """Mistake: checks when a training loss is logged, against the previous evaluation's loss."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        evaluations = [entry["eval_loss"] for entry in state.log_history if "eval_loss" in entry]
+        if "loss" in logs and evaluations and evaluations[-1] - logs["loss"] > self.max_gap:
+            control.should_training_stop = True
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        pass
+
+
+class AbsoluteGapAlarm(GapAlarm):
+    """Mistake: the absolute gap, so validation loss far *below* training loss (the first step) stops it too."""
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        train_losses = [entry["loss"] for entry in state.log_history if "loss" in entry]
+        if abs(metrics["eval_loss"] - train_losses[-1]) > self.max_gap:
+            control.should_training_stop = True
+
+
+class NeverStops(GapAlarm):
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        pass
+
+
+class NoMaxGap(TrainerCallback):
+    """Mistake: the constructor takes no max_gap."""
+
+    def __init__(self, threshold=0.5):
+        self.threshold = threshold
+
+
+class Crashes(GapAlarm):
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        raise KeyError("loss")
+
+
+class NotACallback:
+    def __init__(self, max_gap):
+        self.max_gap = max_gap
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        pass
+
+
+def test_gap_alarm_not_attempted():
+    _not_attempted(check.check_gap_alarm(None))
+
+
+@pytest.mark.parametrize("alarm", [GapAlarm, RememberingGapAlarm])
+def test_gap_alarm_correct(alarm):
+    _passes(check.check_gap_alarm(alarm))
+
+
+def test_gap_alarm_replay_stops_where_the_gap_first_exceeds_max_gap():
+    assert check._replay(GapAlarm(max_gap=0.5)) == 4
+    assert check._replay(GapAlarm(max_gap=1.2)) == 6
+    assert check._replay(GapAlarm(max_gap=2.0)) is None
+
+
+def test_gap_alarm_comparing_with_the_first_training_loss():
+    _fails_with(check.check_gap_alarm(FirstLossAlarm), "max_gap=0.5 it never stopped", "stop at step 4", "*latest*")
+
+
+def test_gap_alarm_stopping_on_log():
+    _fails_with(check.check_gap_alarm(OnLogAlarm), "max_gap=1.2 it stopped at step 7", "stop at step 6")
+
+
+def test_gap_alarm_with_the_absolute_gap():
+    _fails_with(check.check_gap_alarm(AbsoluteGapAlarm), "max_gap=0.5 it stopped at step 1", "stop at step 4")
+
+
+def test_gap_alarm_that_never_stops():
+    _fails_with(check.check_gap_alarm(NeverStops), "never stopped")
+
+
+def test_gap_alarm_not_a_trainer_callback():
+    _fails_with(check.check_gap_alarm(NotACallback), "subclasses transformers.TrainerCallback")
+
+
+def test_gap_alarm_instance_instead_of_class():
+    _fails_with(check.check_gap_alarm(GapAlarm(max_gap=0.5)), "Expected a class", "TrainerCallback")
+
+
+def test_gap_alarm_constructor_without_max_gap():
+    _fails_with(check.check_gap_alarm(NoMaxGap), "GapAlarm(max_gap=0.5) failed", "max_gap", "constructor takes max_gap")
+
+
+def test_gap_alarm_that_raises_is_reported():
+    _fails_with(check.check_gap_alarm(Crashes), "Your callback raised KeyError")
+
+
+class ComparesWithNone(GapAlarm):
+    """Forgot to record the training loss: subtracting None raises TypeError inside on_evaluate."""
+
+    def __init__(self, max_gap):
+        self.max_gap = max_gap
+        self.train_loss = None
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if metrics["eval_loss"] - self.train_loss > self.max_gap:
+            control.should_training_stop = True
+
+
+def test_gap_alarm_type_error_in_a_callback_is_not_blamed_on_the_constructor():
+    feedback = check.check_gap_alarm(ComparesWithNone)
+    _fails_with(feedback, "Your callback raised TypeError")
+    assert "constructor" not in feedback.message
+
+
+class EvaluatesOnLog(TrainerCallback):
+    """Correct in a real Trainer, which calls on_log with the evaluation's metrics before on_evaluate."""
+
+    def __init__(self, max_gap):
+        self.max_gap = max_gap
+        self.train_loss = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if "loss" in logs:
+            self.train_loss = logs["loss"]
+        elif "eval_loss" in logs and self.train_loss is not None and logs["eval_loss"] - self.train_loss > self.max_gap:
+            control.should_training_stop = True
+
+
+def test_gap_alarm_replay_logs_evaluations_as_the_trainer_does():
+    _passes(check.check_gap_alarm(EvaluatesOnLog))
