@@ -51,6 +51,43 @@ def load_raw_qa() -> datasets.Dataset:
     return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "raw_qa.jsonl"))
 
 
+def load_general_knowledge() -> datasets.Dataset:
+    """Return the course's multiple-choice questions (columns id, subject, question, choices, answer)."""
+    rows = read_jsonl(DATA_DIR / "general_knowledge.jsonl")
+    validate_multiple_choice(rows)
+    return datasets.Dataset.from_list(rows)
+
+
+def validate_multiple_choice(rows: list[dict], n_choices: int = 4) -> None:
+    """Return None if every row is a well-formed multiple-choice question; raise ValueError naming the first bad row."""
+    seen = set()
+    for i, row in enumerate(rows):
+        where = f"row {i} (id {row.get('id')!r})" if isinstance(row, dict) else f"row {i}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: expected a dict, got {type(row).__name__}")
+        missing = [key for key in ("id", "subject", "question", "choices", "answer") if key not in row]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(repr(k) for k in missing)} (it has {sorted(row)})")
+        if row["id"] in seen:
+            raise ValueError(f"{where}: the id is used twice; every question needs its own id")
+        seen.add(row["id"])
+        if not isinstance(row["question"], str) or not row["question"].strip():
+            raise ValueError(f"{where}: the question must be non-empty text")
+        choices = row["choices"]
+        if not isinstance(choices, list) or len(choices) != n_choices:
+            count = len(choices) if isinstance(choices, list) else type(choices).__name__
+            raise ValueError(f"{where}: expected a list of {n_choices} choices, got {count}")
+        if not all(isinstance(choice, str) and choice.strip() for choice in choices):
+            raise ValueError(f"{where}: every choice must be non-empty text, got {choices}")
+        if len(set(choices)) != len(choices):
+            raise ValueError(f"{where}: two choices are the same, got {choices}")
+        # bool is an int in Python, but answer=True is a mistake, not the index 1.
+        if not isinstance(row["answer"], int) or isinstance(row["answer"], bool) or not 0 <= row["answer"] < n_choices:
+            raise ValueError(
+                f"{where}: answer must be the index of the right choice, 0 to {n_choices - 1}, got {row['answer']!r}"
+            )
+
+
 def load_smoltalk(subset: str = "everyday-conversations", split: str = "train") -> datasets.Dataset:
     """Return a SmolTalk subset downloaded from the Hugging Face Hub (needs the network)."""
     reason = offline_reason()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import pandas as pd
+
 from helpers.support_desk import CATEGORIES, GREETING, POLICIES, SIGN_OFF
 
 CRITERIA = (
@@ -69,20 +71,23 @@ def expected_fields(row: dict) -> tuple[str, str]:
     return row["category"], row["policy"]
 
 
-def score_replies(replies: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
-    """Return the mean of each criterion over the replies, plus "overall" (mean of all checks)."""
+def criteria_table(replies: Sequence[str], rows: Sequence[dict]) -> pd.DataFrame:
+    """Return one row per reply and one True/False column per criterion: which checks each reply passed."""
     if len(replies) != len(rows):
         raise ValueError(f"got {len(replies)} replies but {len(rows)} rows; pass one reply per row")
     if len(replies) == 0:
         raise ValueError("no replies to score")
-    totals = dict.fromkeys(CRITERIA, 0)
+    checks = []
     for i, (reply, row) in enumerate(zip(replies, rows)):
         try:
-            scores = score_reply(reply, *expected_fields(row))
+            checks.append(score_reply(reply, *expected_fields(row)))
         except (ValueError, TypeError) as err:
             raise type(err)(f"reply {i}: {err}") from None
-        for name in CRITERIA:
-            totals[name] += scores[name]
-    means = {name: totals[name] / len(replies) for name in CRITERIA}
+    return pd.DataFrame(checks, columns=list(CRITERIA))
+
+
+def score_replies(replies: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
+    """Return the mean of each criterion over the replies, plus "overall" (mean of all checks)."""
+    means = criteria_table(replies, rows).mean().to_dict()
     means["overall"] = sum(means.values()) / len(CRITERIA)
     return means

@@ -1,4 +1,4 @@
-"""Training plumbing for the lessons: precision from the hardware, speed and memory, and TRL command-line configs."""
+"""Training plumbing for the lessons: precision from the hardware, speed and memory, TRL command-line files, and lesson 2's model for later lessons."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import torch
 import yaml
 from peft import LoraConfig
 from datasets import Dataset
-from transformers import Trainer
-from trl import SFTConfig
+from transformers import PrinterCallback, Trainer
+from trl import SFTConfig, SFTTrainer
 
-from helpers.data import write_jsonl
+from helpers.data import load_support_desk, write_jsonl
 from helpers.environment import Environment
-from helpers.templates import TRAINING_CHAT_TEMPLATE
+from helpers.models import cache_dir, load_model_and_tokenizer
+from helpers.templates import TRAINING_CHAT_TEMPLATE, use_training_template
 
 
 def pick_precision(env: Environment) -> tuple[dict[str, bool], str]:
@@ -146,3 +147,56 @@ def write_trl_cli_files(
     settings = trl_cli_settings(config, model_name_or_path, folder / "train.jsonl", folder / "chat_template.jinja", lora)
     (folder / "sft_run.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return folder
+
+
+# Where lesson 2 saves its fully fine-tuned model (its notebook runs in notebooks/), and where the
+# course caches a stand-in when lesson 2 has not run.
+LESSON2_MODEL_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "outputs" / "smollm2-support-desk"
+QUICK_MODEL_NAME = "smollm2-support-desk-quick"
+# Lesson 2's quick profile, as its RUN and SFTConfig cells set it (tests/test_training.py checks they agree).
+QUICK_RUN = {"train_rows": 240, "steps": 12, "micro_batch": 2}
+QUICK_SETTINGS = {
+    "learning_rate": 1e-4,
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 2,
+    "assistant_only_loss": True,
+    "activation_checkpointing": False,
+    "seed": 42,
+}
+
+
+def quick_fine_tune_config(env: Environment, output_dir: str | Path) -> SFTConfig:
+    """Return the SFTConfig of lesson 2's quick full fine-tuning run, with precision picked for this hardware."""
+    return SFTConfig(
+        output_dir=str(output_dir),
+        max_steps=QUICK_RUN["steps"],
+        per_device_train_batch_size=QUICK_RUN["micro_batch"],
+        gradient_accumulation_steps=8 // QUICK_RUN["micro_batch"],
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=env.device == "cpu",
+        **QUICK_SETTINGS,
+        **pick_precision(env)[0],
+    )
+
+
+def fine_tuned_model_dir(env: Environment) -> tuple[Path, str]:
+    """Return the folder of lesson 2's fine-tuned model and where it came from, training and caching it if absent."""
+    if (LESSON2_MODEL_DIR / "model.safetensors").exists():
+        return LESSON2_MODEL_DIR, "lesson 2's output (notebooks/outputs/smollm2-support-desk)"
+    cached = cache_dir() / "models" / QUICK_MODEL_NAME
+    shown = str(cached).replace(str(Path.home()), "~")
+    if (cached / "model.safetensors").exists():
+        return cached, f"the course cache ({shown}), trained earlier because lesson 2 had not run"
+    print(f"Lesson 2's model is not here: training its quick run now (a couple of minutes on a CPU), into {shown}")
+    model, tokenizer = load_model_and_tokenizer("base", verbose=False)
+    use_training_template(tokenizer)
+    rows = load_support_desk("train").shuffle(seed=42).select(range(QUICK_RUN["train_rows"]))
+    trainer = SFTTrainer(
+        model=model, args=quick_fine_tune_config(env, cached / "run"), train_dataset=rows, processing_class=tokenizer
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    trainer.save_model(str(cached))
+    return cached, f"the course cache ({shown}), trained just now because lesson 2 had not run"

@@ -1,5 +1,7 @@
 """Tests for the data loaders and the conversation validator."""
 
+from collections import Counter
+
 import datasets
 import pytest
 
@@ -7,11 +9,13 @@ from helpers import data
 from helpers.data import (
     DATA_DIR,
     ConversationError,
+    load_general_knowledge,
     load_raw_qa,
     load_smoltalk,
     load_support_desk,
     validate_conversation,
     validate_dataset,
+    validate_multiple_choice,
 )
 
 SYSTEM = {"role": "system", "content": "Be brief."}
@@ -150,3 +154,48 @@ def test_validate_dataset_wrong_type():
         validate_dataset(load_support_desk())
     with pytest.raises(TypeError, match="got str"):
         validate_dataset("train.jsonl")
+
+
+def test_load_general_knowledge():
+    questions = load_general_knowledge()
+    assert questions.column_names == ["id", "subject", "question", "choices", "answer"]
+    assert len(questions) >= 50
+    assert all(len(choices) == 4 for choices in questions["choices"])
+    assert len(set(questions["id"])) == len(questions)
+    assert len(set(questions["subject"])) >= 5
+
+
+def test_general_knowledge_answers_are_balanced_across_positions():
+    counts = Counter(load_general_knowledge()["answer"])
+    assert sorted(counts) == [0, 1, 2, 3]
+    assert max(counts.values()) - min(counts.values()) <= 1  # always picking "A" must not beat chance
+
+
+QUESTION = {"id": "q-1", "subject": "maths", "question": "What is 1 + 1?", "choices": ["2", "3", "4", "5"], "answer": 0}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"choices": ["2", "3", "4"]}, r"row 1 \(id 'q-1'\): expected a list of 4 choices, got 3"),
+        ({"choices": "2, 3, 4, 5"}, "expected a list of 4 choices, got str"),
+        ({"choices": ["2", "3", "", "5"]}, "every choice must be non-empty text"),
+        ({"choices": ["2", "3", "3", "5"]}, "two choices are the same"),
+        ({"answer": 4}, r"answer must be the index of the right choice, 0 to 3, got 4"),
+        ({"answer": "A"}, "got 'A'"),
+        ({"answer": True}, "got True"),
+        ({"question": " "}, "question must be non-empty text"),
+    ],
+)
+def test_validate_multiple_choice_names_the_bad_row(change, expected):
+    good = {**QUESTION, "id": "q-0"}
+    with pytest.raises(ValueError, match=expected):
+        validate_multiple_choice([good, {**QUESTION, **change}])
+
+
+def test_validate_multiple_choice_rejects_missing_fields_and_repeated_ids():
+    with pytest.raises(ValueError, match=r"row 0 \(id 'q-1'\): missing 'answer'"):
+        validate_multiple_choice([{key: value for key, value in QUESTION.items() if key != "answer"}])
+    with pytest.raises(ValueError, match=r"row 1 \(id 'q-1'\): the id is used twice"):
+        validate_multiple_choice([QUESTION, QUESTION])
+    assert validate_multiple_choice([QUESTION]) is None

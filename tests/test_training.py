@@ -18,8 +18,10 @@ from trl import SFTConfig
 from helpers.environment import Environment
 from helpers.models import resolve_model
 from helpers.templates import TRAINING_CHAT_TEMPLATE
+from helpers import training
 from helpers.training import (
-    PeakMemory, losses, pick_precision, run_summary, training_speed, trl_cli_settings, write_trl_cli_files,
+    QUICK_RUN, QUICK_SETTINGS, PeakMemory, fine_tuned_model_dir, losses, pick_precision, quick_fine_tune_config,
+    run_summary, training_speed, trl_cli_settings, write_trl_cli_files,
 )
 
 
@@ -229,3 +231,59 @@ def test_run_summary_is_one_column_of_the_comparison_table():
         "final training loss": 1.0,
         "house-style score": 0.75,
     }
+
+
+# ── lesson 2's model for later lessons ────────────────────────────────────────────────────────────
+
+LESSON2 = Path(__file__).resolve().parent.parent / "notebooks" / "02_supervised_fine_tuning.ipynb"
+
+
+def _lesson2_settings() -> tuple[dict, dict]:
+    """Return lesson 2's quick RUN entry and its SFTConfig's literal keyword values, read from the notebook's code."""
+    import ast
+
+    source = "\n".join("".join(cell["source"]) for cell in json.loads(LESSON2.read_text())["cells"] if cell["cell_type"] == "code")
+    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    run, config = {}, {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "quick" for k in node.keys):
+            run = ast.literal_eval(node.values[[k.value for k in node.keys].index("quick")])
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "SFTConfig":
+            for keyword in node.keywords:
+                if keyword.arg and isinstance(keyword.value, ast.Constant):
+                    config[keyword.arg] = keyword.value.value
+    return run, config
+
+
+# A CPU without bf16, so the quick run trains in float32 wherever the test runs.
+CPU_ENV = _env("cpu", "CPU", False)
+
+
+def test_quick_recipe_is_lesson_2s():
+    run, config = _lesson2_settings()
+    assert {key: run[key] for key in QUICK_RUN} == QUICK_RUN
+    assert {key: config[key] for key in QUICK_SETTINGS} == QUICK_SETTINGS
+
+
+def test_quick_config_accumulates_to_8_conversations(tmp_path):
+    config = quick_fine_tune_config(CPU_ENV, tmp_path)
+    assert config.per_device_train_batch_size * config.gradient_accumulation_steps == 8
+    assert config.use_cpu and config.report_to in ("none", ["none"], [])
+
+
+def test_fine_tuned_model_prefers_lesson_2s_output(tmp_path, monkeypatch):
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path)
+    folder, origin = fine_tuned_model_dir(CPU_ENV)
+    assert folder == tmp_path and "lesson 2's output" in origin
+
+
+def test_fine_tuned_model_is_trained_once_then_cached(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path / "lesson-2-never-ran")
+    monkeypatch.setattr(training, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "micro_batch": 2})
+    folder, origin = fine_tuned_model_dir(CPU_ENV)
+    assert "trained just now" in origin and "training its quick run now" in capsys.readouterr().out
+    assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
+    again, origin = fine_tuned_model_dir(CPU_ENV)
+    assert again == folder and "trained earlier" in origin
