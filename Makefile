@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1 CUDA_VISIBLE_DEVICES= \
 	PYDEVD_DISABLE_FILE_VALIDATION=1 JUPYTER_PLATFORM_DIRS=1
 
-.PHONY: setup lab test notebooks data
+.PHONY: setup lab test notebooks data clean
 
 setup: $(STAMP)
 
@@ -33,10 +33,20 @@ lab: setup
 test: setup
 	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Re-execute every notebook top to bottom and store its outputs (what nbval compares against).
+# Re-execute every notebook top to bottom and store its outputs (what nbval compares against),
+# after writing the Colab badge and set-up cell into each from helpers/colab.py.
 notebooks: setup
+	$(BIN)/python scripts/colab_cells.py
 	$(OFFLINE) $(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
 
 # Regenerate the bundled support-desk dataset from its deterministic generator.
 data: setup
 	$(BIN)/python scripts/make_support_desk_data.py
+
+# Remove what the lessons wrote: training outputs, checkpoints, trackio runs, and lesson 2's model
+# cached for lesson 4. The converted offline SmolLM2 stays (rebuilding it takes a while and it is
+# not a lesson's result); delete $${SFT_COURSE_CACHE:-~/.cache/sft-course} to remove it as well.
+CACHE := $(or $(SFT_COURSE_CACHE),$(HOME)/.cache/sft-course)
+clean:
+	rm -rf notebooks/outputs notebooks/solutions/outputs
+	rm -rf "$(CACHE)/models/smollm2-support-desk-quick"

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 PROFILE_VARIABLE = "SFT_COURSE_PROFILE"
-PROFILES = ("lesson", "quick")
+# lesson: GPU-scale runs; quick: small CPU runs (the default without a GPU); demo: every training cell
+# under a minute on a laptop CPU, for live teaching (chosen with SFT_COURSE_PROFILE=demo).
+PROFILES = ("lesson", "quick", "demo")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -27,7 +29,7 @@ class Environment:
     bf16: bool  # bf16 compute is supported (and worth using) on this device
     online: bool
     offline_reason: str  # why offline; "" when online
-    profile: str  # "lesson" (GPU-scale runs) or "quick" (small CPU runs)
+    profile: str  # "lesson" (GPU-scale runs), "quick" (small CPU runs) or "demo" (live teaching)
     profile_reason: str
 
 
@@ -97,7 +99,7 @@ def _hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
 
 
 def pick_profile(device: str) -> tuple[str, str]:
-    """Return the run profile ("lesson" or "quick") and why it was chosen."""
+    """Return the run profile ("lesson", "quick" or "demo") and why it was chosen."""
     requested = os.environ.get(PROFILE_VARIABLE, "").strip().lower()
     if requested:
         if requested not in PROFILES:

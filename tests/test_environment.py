@@ -21,7 +21,7 @@ def _no_profile_override(monkeypatch):
     monkeypatch.delenv("SFT_COURSE_PROFILE", raising=False)
 
 
-@pytest.mark.parametrize("value, expected", [("lesson", "lesson"), ("quick", "quick"), (" Lesson ", "lesson")])
+@pytest.mark.parametrize("value, expected", [("lesson", "lesson"), ("quick", "quick"), ("demo", "demo"), (" Lesson ", "lesson")])
 def test_pick_profile_honours_the_environment_variable(monkeypatch, value, expected):
     monkeypatch.setenv("SFT_COURSE_PROFILE", value)
     profile, reason = pick_profile("cpu")

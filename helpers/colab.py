@@ -1,0 +1,78 @@
+"""Colab: the "Open in Colab" badge and the set-up cell every notebook starts with, written from one address.
+
+`scripts/colab_cells.py` writes both into the notebooks; tests/test_colab.py checks that they match.
+This module imports only the standard library: on Colab it runs before the course's packages exist.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# The course's repository: the one place its address is written.
+REPO_URL = "https://github.com/sft-course/sft-course"
+BRANCH = "main"
+CHECKOUT = "/content/sft-course"  # where the set-up cell clones the course on Colab
+
+# Not installed on Colab: its own CUDA torch and its own notebook stack (replacing them breaks Colab's
+# front-end), and the tools only the course's tests use.
+NOT_ON_COLAB = ("torch", "ipykernel", "ipython", "ipywidgets", "jupyterlab", "nbclient", "nbformat", "nbval", "pytest", "selenium")
+
+
+def colab_url(notebook: str) -> str:
+    """Return the address that opens a notebook (a path such as "notebooks/01_chat_templates.ipynb") in Colab."""
+    owner_and_name = REPO_URL.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{owner_and_name}/blob/{BRANCH}/{notebook}"
+
+
+def badge_markdown(notebook: str) -> str:
+    """Return the markdown of the "Open in Colab" badge for a notebook."""
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+
+
+def colab_requirements(requirements_file: str | Path) -> list[str]:
+    """Return the course's pinned requirements that Colab needs: all but its own torch, notebook stack and test tools."""
+    pins = []
+    for line in Path(requirements_file).read_text().splitlines():
+        requirement = line.split("#")[0].strip()
+        name = requirement.split("==")[0].strip().lower()
+        if requirement and name not in NOT_ON_COLAB:
+            pins.append(requirement)
+    return pins
+
+
+def setup_commands(checkout: str | Path = CHECKOUT) -> list[list[str]]:
+    """Return the commands that install the course into Colab's Python: its pins (not torch), then the helpers."""
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    return [
+        pip + colab_requirements(Path(checkout) / "requirements.txt"),
+        pip + ["--no-deps", "--editable", str(checkout)],
+    ]
+
+
+def install_on_colab(checkout: str | Path = CHECKOUT) -> None:
+    """Install the course on Colab, then restart the Python session so that the new packages load."""
+    for command in setup_commands(checkout):
+        subprocess.run(command, check=True)
+    print("The course is installed. Colab restarts the session now: run this cell again, then carry on.")
+    sys.stdout.flush()
+    # Packages Colab had already imported (numpy, transformers, ...) only change after a restart.
+    os.kill(os.getpid(), 9)
+
+
+SETUP_CELL = f'''# Set-up. On Colab: fetch the course and install its packages, once (keeping Colab's own torch).
+# On your own machine `make lab` has installed everything, and this cell does nothing.
+import os
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    if not os.path.isdir("{CHECKOUT}"):
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", "{BRANCH}", "{REPO_URL}", "{CHECKOUT}"], check=True)
+        sys.path.insert(0, "{CHECKOUT}")
+        from helpers.colab import install_on_colab
+
+        install_on_colab()
+    os.chdir("{CHECKOUT}/notebooks")'''

@@ -1,0 +1,100 @@
+"""Tests for helpers.colab and the Colab cells in every notebook: a no-op locally, the right commands on Colab."""
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import colab
+from helpers.colab import BRANCH, CHECKOUT, REPO_URL, SETUP_CELL, badge_markdown, colab_url, setup_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Record subprocess.run, os.chdir and install_on_colab calls instead of running them."""
+    calls = {"run": [], "chdir": [], "install": 0}
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls["run"].append(command))
+    monkeypatch.setattr(os, "chdir", lambda path: calls["chdir"].append(path))
+    monkeypatch.setattr(colab, "install_on_colab", lambda: calls.__setitem__("install", calls["install"] + 1))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return calls
+
+
+def _on_colab(monkeypatch, checked_out: bool):
+    google = types.ModuleType("google")
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(os.path, "isdir", lambda path: checked_out if path == CHECKOUT else real_isdir(path))
+
+
+def test_setup_cell_does_nothing_locally(recorded, monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(SETUP_CELL, {})
+    assert recorded == {"run": [], "chdir": [], "install": 0}
+
+
+def test_setup_cell_on_colab_clones_installs_and_moves_into_the_notebooks(recorded, monkeypatch):
+    _on_colab(monkeypatch, checked_out=False)
+    exec(SETUP_CELL, {})
+    assert recorded["run"] == [["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPO_URL, CHECKOUT]]
+    assert recorded["install"] == 1
+    assert recorded["chdir"] == [f"{CHECKOUT}/notebooks"]
+
+
+def test_setup_cell_on_colab_runs_once(recorded, monkeypatch):
+    _on_colab(monkeypatch, checked_out=True)
+    exec(SETUP_CELL, {})
+    assert recorded["run"] == [] and recorded["install"] == 0
+    assert recorded["chdir"] == [f"{CHECKOUT}/notebooks"]
+
+
+def test_colab_commands_install_the_pins_but_keep_colabs_torch_and_notebook_stack():
+    install_pins, install_helpers = setup_commands(ROOT)
+    assert install_pins[:5] == [sys.executable, "-m", "pip", "install", "--quiet"]
+    pins = install_pins[5:]
+    names = {pin.split("==")[0].lower() for pin in pins}
+    assert {"transformers", "trl", "peft", "datasets", "accelerate"} <= names
+    assert not names & {"torch", "ipykernel", "ipywidgets", "jupyterlab", "nbval", "pytest"}
+    assert all("==" in pin for pin in pins), "every package Colab installs is pinned"
+    assert install_helpers[-3:] == ["--no-deps", "--editable", str(ROOT)]
+
+
+def test_install_on_colab_runs_the_commands_then_restarts(monkeypatch, capsys):
+    ran, killed = [], []
+    monkeypatch.setattr(subprocess, "run", lambda command, check: ran.append(command))
+    monkeypatch.setattr(os, "kill", lambda pid, signal: killed.append((pid, signal)))
+    colab.install_on_colab(ROOT)
+    assert ran == setup_commands(ROOT)
+    assert killed == [(os.getpid(), 9)]
+    assert "run this cell again" in capsys.readouterr().out
+
+
+def test_colab_url_points_at_the_notebook_on_the_main_branch():
+    url = colab_url("notebooks/01_chat_templates.ipynb")
+    assert url.startswith("https://colab.research.google.com/github/")
+    assert url.endswith(f"/blob/{BRANCH}/notebooks/01_chat_templates.ipynb")
+    assert REPO_URL.removeprefix("https://github.com/") in url
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_every_notebook_opens_with_its_badge_and_the_setup_cell(path):
+    notebook = nbformat.read(path, as_version=4)
+    relative = path.relative_to(ROOT).as_posix()
+    assert notebook.cells[0].source.splitlines()[0] == badge_markdown(relative), "run `python scripts/colab_cells.py`"
+    assert notebook.cells[1].cell_type == "code" and notebook.cells[1].source == SETUP_CELL
+    assert notebook.cells[1].outputs == [], "the set-up cell prints nothing on a local machine"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_the_repository_address_comes_only_from_helpers_colab(path):
+    notebook = nbformat.read(path, as_version=4)
+    rest = "\n".join(cell.source for cell in notebook.cells[2:])
+    assert REPO_URL.removeprefix("https://") not in rest

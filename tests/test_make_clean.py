@@ -1,0 +1,29 @@
+"""`make clean` removes what the lessons wrote and keeps the converted offline model."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_make_clean_removes_lesson_outputs_and_keeps_the_converted_model(tmp_path):
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    written = [
+        tmp_path / "notebooks/outputs/smollm2-support-desk/model.safetensors",
+        tmp_path / "notebooks/outputs/trackio/sft-course-lesson-3.db",
+        tmp_path / "notebooks/solutions/outputs/overfitting/checkpoint-1/optimizer.pt",
+        tmp_path / "cache/models/smollm2-support-desk-quick/model.safetensors",
+    ]
+    converted = tmp_path / "cache/models/SmolLM2-135M-Instruct-from-gguf/model.safetensors"
+    lesson = tmp_path / "notebooks/01_chat_templates.ipynb"
+    for path in written + [converted, lesson]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
+    environment = {**os.environ, "SFT_COURSE_CACHE": str(tmp_path / "cache")}
+    subprocess.run(["make", "--silent", "clean"], cwd=tmp_path, env=environment, check=True)
+
+    assert not any(path.exists() for path in written)
+    assert converted.exists() and lesson.exists()
