@@ -5,19 +5,13 @@ import pytest
 from helpers.exercises import Feedback, failed, first_difference, not_attempted, passed
 from helpers.exercises import chat_templates as check
 from helpers.support_desk import SYSTEM_PROMPT
+from feedback_asserts import fails_with
 
 EASY_CONVERSATION = [
     {"role": "system", "content": SYSTEM_PROMPT},
     {"role": "user", "content": "Where is my order #48213?"},
 ]
 REFERENCE = check._ZEPHYR_REFERENCE
-
-
-def _fails_with(feedback, *phrases):
-    assert not feedback
-    assert feedback.message.startswith("❌")
-    for phrase in phrases:
-        assert phrase in feedback.message
 
 
 # ── Feedback ──────────────────────────────────────────────────────────────────────────────────────
@@ -58,12 +52,12 @@ def test_easy_correct(training_tokenizer):
 
 def test_easy_token_ids_instead_of_text(training_tokenizer):
     answer = training_tokenizer.apply_chat_template(EASY_CONVERSATION, add_generation_prompt=True)
-    _fails_with(check.check_generation_prompt(answer, training_tokenizer, EASY_CONVERSATION), "tokenize=False")
+    fails_with(check.check_generation_prompt(answer, training_tokenizer, EASY_CONVERSATION), "tokenize=False")
 
 
 def test_easy_missing_generation_prompt(training_tokenizer):
     answer = training_tokenizer.apply_chat_template(EASY_CONVERSATION, tokenize=False)
-    _fails_with(
+    fails_with(
         check.check_generation_prompt(answer, training_tokenizer, EASY_CONVERSATION),
         "stops after the last user turn",
         "add_generation_prompt=True",
@@ -72,7 +66,7 @@ def test_easy_missing_generation_prompt(training_tokenizer):
 
 def test_easy_other_text_shows_the_difference(training_tokenizer):
     answer = training_tokenizer.apply_chat_template(EASY_CONVERSATION[1:], tokenize=False, add_generation_prompt=True)
-    _fails_with(check.check_generation_prompt(answer, training_tokenizer, EASY_CONVERSATION), "differ at character")
+    fails_with(check.check_generation_prompt(answer, training_tokenizer, EASY_CONVERSATION), "differ at character")
 
 
 # ── medium: counting tokens ───────────────────────────────────────────────────────────────────────
@@ -95,7 +89,7 @@ def test_medium_len_of_batch_encoding(training_tokenizer):
     feedback = check.check_token_counts(
         lambda row: len(training_tokenizer.apply_chat_template(row["messages"])), training_tokenizer
     )
-    _fails_with(feedback, "got 2", "BatchEncoding")
+    fails_with(feedback, "got 2", "BatchEncoding")
 
 
 def test_medium_counting_with_generation_prompt(training_tokenizer):
@@ -103,30 +97,30 @@ def test_medium_counting_with_generation_prompt(training_tokenizer):
         lambda row: len(training_tokenizer.apply_chat_template(row["messages"], add_generation_prompt=True)["input_ids"]),
         training_tokenizer,
     )
-    _fails_with(feedback, "includes a generation prompt")
+    fails_with(feedback, "includes a generation prompt")
 
 
 def test_medium_counting_characters(training_tokenizer):
     feedback = check.check_token_counts(
         lambda row: len(training_tokenizer.apply_chat_template(row["messages"], tokenize=False)), training_tokenizer
     )
-    _fails_with(feedback, "the number of characters")
+    fails_with(feedback, "the number of characters")
 
 
 def test_medium_function_that_raises(training_tokenizer):
     feedback = check.check_token_counts(lambda row: row["text"], training_tokenizer)
-    _fails_with(feedback, "count_tokens raised KeyError", "validation row 0")
+    fails_with(feedback, "count_tokens raised KeyError", "validation row 0")
 
 
 def test_medium_not_an_int(training_tokenizer):
-    _fails_with(check.check_token_counts(lambda row: "many", training_tokenizer), "should return an int")
+    fails_with(check.check_token_counts(lambda row: "many", training_tokenizer), "should return an int")
 
 
 def test_medium_off_by_one(training_tokenizer):
     feedback = check.check_token_counts(
         lambda row: len(training_tokenizer.apply_chat_template(row["messages"])["input_ids"]) + 1, training_tokenizer
     )
-    _fails_with(feedback, "Row 0: expected")
+    fails_with(feedback, "Row 0: expected")
 
 
 # ── hard: a Zephyr training template ──────────────────────────────────────────────────────────────
@@ -143,18 +137,18 @@ def test_hard_correct(training_tokenizer):
 
 
 def test_hard_not_a_string(training_tokenizer):
-    _fails_with(check.check_training_template(42, training_tokenizer), "Expected a template string")
+    fails_with(check.check_training_template(42, training_tokenizer), "Expected a template string")
 
 
 def test_hard_no_generation_markers(training_tokenizer):
     # A template that never mentions generation at all (nor add_generation_prompt).
     template = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
-    _fails_with(check.check_training_template(template, training_tokenizer), "no {% generation %} markers")
+    fails_with(check.check_training_template(template, training_tokenizer), "no {% generation %} markers")
 
 
 def test_hard_reference_text_without_generation_markers(training_tokenizer):
     template = REFERENCE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
-    _fails_with(check.check_training_template(template, training_tokenizer), "no {% generation %} markers")
+    fails_with(check.check_training_template(template, training_tokenizer), "no {% generation %} markers")
 
 
 def test_hard_correct_with_whitespace_trimmed_markers(training_tokenizer):
@@ -166,7 +160,7 @@ def test_hard_correct_with_whitespace_trimmed_markers(training_tokenizer):
 
 def test_hard_wrong_end_token(training_tokenizer):
     template = REFERENCE.replace("</s>", "<|end|>")
-    _fails_with(
+    fails_with(
         check.check_training_template(template, training_tokenizer),
         "rendering without add_generation_prompt is off",
         "differ at character",
@@ -176,7 +170,7 @@ def test_hard_wrong_end_token(training_tokenizer):
 def test_hard_missing_generation_prompt(training_tokenizer):
     template = REFERENCE.replace("{{ '<|assistant|>\\n' }}", "")
     assert template != REFERENCE
-    _fails_with(
+    fails_with(
         check.check_training_template(template, training_tokenizer), "rendering with add_generation_prompt is off"
     )
 
@@ -184,7 +178,7 @@ def test_hard_missing_generation_prompt(training_tokenizer):
 def test_hard_newline_inside_the_generation_block(training_tokenizer):
     template = REFERENCE.replace("'</s>' }}{% endgeneration %}{{ '\\n' }}", "'</s>\\n' }}{% endgeneration %}")
     assert template != REFERENCE
-    _fails_with(
+    fails_with(
         check.check_training_template(template, training_tokenizer),
         "The text is right but the trained tokens are not",
         "'\\n'",
@@ -194,4 +188,4 @@ def test_hard_newline_inside_the_generation_block(training_tokenizer):
 
 def test_hard_jinja_syntax_error(training_tokenizer):
     template = REFERENCE.replace("{%- endfor -%}", "{%- endfor")
-    _fails_with(check.check_training_template(template, training_tokenizer), "Jinja could not render the template")
+    fails_with(check.check_training_template(template, training_tokenizer), "Jinja could not render the template")

@@ -7,6 +7,7 @@ from peft import LoraConfig, get_peft_model
 
 from helpers.exercises import fine_tuning as check
 from helpers.models import load_model_and_tokenizer, resolve_model
+from feedback_asserts import fails_with, not_attempted
 
 T4_SETTINGS = {
     "output_dir": "outputs/t4",
@@ -25,22 +26,11 @@ def _small_lora(**overrides):
     return LoraConfig(**({"r": 8, "lora_alpha": 16, "target_modules": ATTENTION, "task_type": "CAUSAL_LM"} | overrides))
 
 
-def _fails_with(feedback, *phrases):
-    assert not feedback
-    assert feedback.message.startswith("❌")
-    for phrase in phrases:
-        assert phrase in feedback.message, feedback.message
-
-
-def _not_attempted(feedback):
-    assert not feedback and "Not attempted" in feedback.message
-
-
 # ── easy: SFTConfig settings for a Colab T4 ───────────────────────────────────────────────────────
 
 
 def test_t4_not_attempted():
-    _not_attempted(check.check_t4_settings(None))
+    not_attempted(check.check_t4_settings(None))
 
 
 def test_t4_correct():
@@ -49,42 +39,42 @@ def test_t4_correct():
 
 
 def test_t4_not_a_dict():
-    _fails_with(check.check_t4_settings([("fp16", True)]), "Expected a dict", "list")
+    fails_with(check.check_t4_settings([("fp16", True)]), "Expected a dict", "list")
 
 
 def test_t4_max_seq_length_is_called_max_length_now():
-    _fails_with(check.check_t4_settings(T4_SETTINGS | {"max_seq_length": 512}), "'max_seq_length' any more", "max_length now")
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"max_seq_length": 512}), "'max_seq_length' any more", "max_length now")
 
 
 def test_t4_evaluation_strategy_is_called_eval_strategy_now():
-    _fails_with(check.check_t4_settings(T4_SETTINGS | {"evaluation_strategy": "steps"}), "eval_strategy now")
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"evaluation_strategy": "steps"}), "eval_strategy now")
 
 
 def test_t4_misspelled_argument():
-    _fails_with(check.check_t4_settings(T4_SETTINGS | {"learnig_rate": 1e-4}), "has no argument 'learnig_rate'", "spelling")
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"learnig_rate": 1e-4}), "has no argument 'learnig_rate'", "spelling")
 
 
 def test_t4_fp16_without_switching_bf16_off():
     settings = {key: value for key, value in T4_SETTINGS.items() if key != "bf16"}
-    _fails_with(check.check_t4_settings(settings), "bf16 is on", "unless you say otherwise", "bf16=False")
+    fails_with(check.check_t4_settings(settings), "bf16 is on", "unless you say otherwise", "bf16=False")
 
 
 def test_t4_bf16_off_without_fp16_trains_in_float32():
     settings = {key: value for key, value in T4_SETTINGS.items() if key != "fp16"}
-    _fails_with(check.check_t4_settings(settings), "float32", "fp16=True")
+    fails_with(check.check_t4_settings(settings), "float32", "fp16=True")
 
 
 def test_t4_without_assistant_only_loss():
     settings = {key: value for key, value in T4_SETTINGS.items() if key != "assistant_only_loss"}
-    _fails_with(check.check_t4_settings(settings), "guidelines and questions", "assistant_only_loss=True")
+    fails_with(check.check_t4_settings(settings), "guidelines and questions", "assistant_only_loss=True")
 
 
 def test_t4_with_a_tracker():
-    _fails_with(check.check_t4_settings(T4_SETTINGS | {"report_to": "wandb"}), "No tracker", 'report_to="none"')
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"report_to": "wandb"}), "No tracker", 'report_to="none"')
 
 
 def test_t4_with_use_cpu():
-    _fails_with(check.check_t4_settings(T4_SETTINGS | {"use_cpu": True}), "use_cpu=True would leave the T4 idle")
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"use_cpu": True}), "use_cpu=True would leave the T4 idle")
 
 
 # ── medium: a LoRA budget ─────────────────────────────────────────────────────────────────────────
@@ -100,11 +90,11 @@ def true_percent():
 
 
 def test_budget_not_attempted():
-    _not_attempted(check.check_lora_budget(None, None))
+    not_attempted(check.check_lora_budget(None, None))
 
 
 def test_budget_percentage_without_config_is_not_attempted():
-    _not_attempted(check.check_lora_budget(None, 0.5))
+    not_attempted(check.check_lora_budget(None, 0.5))
 
 
 def test_budget_correct(true_percent):
@@ -125,23 +115,23 @@ def test_budget_does_not_mutate_the_learners_config(true_percent):
 
 
 def test_budget_not_a_lora_config():
-    _fails_with(check.check_lora_budget({"r": 8}, 0.5), "Expected a peft.LoraConfig", "dict")
+    fails_with(check.check_lora_budget({"r": 8}, 0.5), "Expected a peft.LoraConfig", "dict")
 
 
 def test_budget_wrong_rank():
-    _fails_with(check.check_lora_budget(_small_lora(r=16), 0.5), "The rank is 16", "asks for 8")
+    fails_with(check.check_lora_budget(_small_lora(r=16), 0.5), "The rank is 16", "asks for 8")
 
 
 def test_budget_all_linear_targets():
-    _fails_with(check.check_lora_budget(_small_lora(target_modules="all-linear"), 0.5), "attention projections only")
+    fails_with(check.check_lora_budget(_small_lora(target_modules="all-linear"), 0.5), "attention projections only")
 
 
 def test_budget_fraction_instead_of_percentage(true_percent):
-    _fails_with(check.check_lora_budget(_small_lora(), true_percent / 100), "is a fraction", "multiply by 100")
+    fails_with(check.check_lora_budget(_small_lora(), true_percent / 100), "is a fraction", "multiply by 100")
 
 
 def test_budget_wrong_number(true_percent):
-    _fails_with(check.check_lora_budget(_small_lora(), true_percent * 2), "is not what this config trains")
+    fails_with(check.check_lora_budget(_small_lora(), true_percent * 2), "is not what this config trains")
 
 
 # ── hard: LoRA settings for `trl sft` ─────────────────────────────────────────────────────────────
@@ -169,7 +159,7 @@ def _without(settings, key):
 
 
 def test_cli_not_attempted():
-    _not_attempted(check.check_lora_cli_settings(None))
+    not_attempted(check.check_lora_cli_settings(None))
 
 
 def test_cli_correct(cli_settings):
@@ -178,38 +168,38 @@ def test_cli_correct(cli_settings):
 
 
 def test_cli_not_a_dict():
-    _fails_with(check.check_lora_cli_settings("use_peft: true"), "Expected a dict", "str")
+    fails_with(check.check_lora_cli_settings("use_peft: true"), "Expected a dict", "str")
 
 
 def test_cli_without_use_peft(cli_settings):
-    _fails_with(check.check_lora_cli_settings(_without(cli_settings, "use_peft")), "LoRA is off", "use_peft: true")
+    fails_with(check.check_lora_cli_settings(_without(cli_settings, "use_peft")), "LoRA is off", "use_peft: true")
 
 
 def test_cli_wrong_rank(cli_settings):
-    _fails_with(check.check_lora_cli_settings(cli_settings | {"lora_r": 8}), "LoRA rank 8", "16 and 32")
+    fails_with(check.check_lora_cli_settings(cli_settings | {"lora_r": 8}), "LoRA rank 8", "16 and 32")
 
 
 def test_cli_attention_only_targets(cli_settings):
     targets = cli_settings | {"lora_target_modules": ATTENTION}
-    _fails_with(check.check_lora_cli_settings(targets), "adapted all linear layers")
+    fails_with(check.check_lora_cli_settings(targets), "adapted all linear layers")
 
 
 def test_cli_unknown_key_is_rejected_by_trls_parser(cli_settings):
-    _fails_with(check.check_lora_cli_settings(cli_settings | {"lora_rank": 16}), "parser rejected", "lora_rank")
+    fails_with(check.check_lora_cli_settings(cli_settings | {"lora_rank": 16}), "parser rejected", "lora_rank")
 
 
 def test_cli_full_fine_tuning_learning_rate(cli_settings):
-    _fails_with(check.check_lora_cli_settings(cli_settings | {"learning_rate": 1e-4}), "full fine-tuning one")
+    fails_with(check.check_lora_cli_settings(cli_settings | {"learning_rate": 1e-4}), "full fine-tuning one")
 
 
 def test_cli_without_template(cli_settings):
-    _fails_with(check.check_lora_cli_settings(_without(cli_settings, "chat_template_path")), "training-ready template")
+    fails_with(check.check_lora_cli_settings(_without(cli_settings, "chat_template_path")), "training-ready template")
 
 
 def test_cli_without_assistant_only_loss(cli_settings):
     settings = _without(cli_settings, "assistant_only_loss")
-    _fails_with(check.check_lora_cli_settings(settings), "assistant_only_loss: true")
+    fails_with(check.check_lora_cli_settings(settings), "assistant_only_loss: true")
 
 
 def test_cli_without_data(cli_settings):
-    _fails_with(check.check_lora_cli_settings(_without(cli_settings, "datasets")), "No training data")
+    fails_with(check.check_lora_cli_settings(_without(cli_settings, "datasets")), "No training data")

@@ -5,21 +5,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 
 from helpers.exercises import fine_tuning
 from helpers.exercises import monitoring as check
-
-
-def _fails_with(feedback, *phrases):
-    assert not feedback
-    assert feedback.message.startswith("❌")
-    for phrase in phrases:
-        assert phrase in feedback.message, feedback.message
-
-
-def _passes(feedback):
-    assert feedback and feedback.message.startswith("✅"), feedback.message
-
-
-def _not_attempted(feedback):
-    assert not feedback and "Not attempted" in feedback.message
+from feedback_asserts import fails_with, not_attempted, passes
 
 
 # ── unknown_argument (lesson 2's helper, shared by the medium check) ──────────────────────────────
@@ -35,16 +21,16 @@ def test_unknown_argument_accepts_no_arguments():
 
 @pytest.mark.parametrize(("old", "new"), [("evaluation_strategy", "eval_strategy"), ("max_seq_length", "max_length")])
 def test_unknown_argument_names_the_new_name_of_a_renamed_one(old, new):
-    _fails_with(fine_tuning.unknown_argument({"eval_steps": 5, old: "x"}), f"no argument {old!r} any more", f"{new} now")
+    fails_with(fine_tuning.unknown_argument({"eval_steps": 5, old: "x"}), f"no argument {old!r} any more", f"{new} now")
 
 
 def test_unknown_argument_names_a_misspelled_one():
     feedback = fine_tuning.unknown_argument({"eval_steps": 5, "early_stopping_patience": 3})
-    _fails_with(feedback, "no argument 'early_stopping_patience'", "spelling")
+    fails_with(feedback, "no argument 'early_stopping_patience'", "spelling")
 
 
 def test_unknown_argument_names_the_first_unknown_key():
-    _fails_with(fine_tuning.unknown_argument({"evl_steps": 5, "sav_steps": 5}), "'evl_steps'")
+    fails_with(fine_tuning.unknown_argument({"evl_steps": 5, "sav_steps": 5}), "'evl_steps'")
 
 
 # ── easy: the best step and its accuracy ──────────────────────────────────────────────────────────
@@ -65,44 +51,44 @@ LOG_HISTORY = [
 
 @pytest.mark.parametrize(("step", "accuracy"), [(None, None), (2, None), (None, 0.612)])
 def test_best_step_not_attempted(step, accuracy):
-    _not_attempted(check.check_best_step(step, accuracy, LOG_HISTORY))
+    not_attempted(check.check_best_step(step, accuracy, LOG_HISTORY))
 
 
 def test_best_step_correct():
     feedback = check.check_best_step(2, 0.612, LOG_HISTORY)
-    _passes(feedback)
+    passes(feedback)
     assert "Step 2" in feedback.message and "1.400" in feedback.message
 
 
 def test_best_step_accuracy_rounded_to_three_decimals_is_accepted():
-    _passes(check.check_best_step(2, 0.6124, LOG_HISTORY))
+    passes(check.check_best_step(2, 0.6124, LOG_HISTORY))
 
 
 def test_best_step_lowest_training_loss():
-    _fails_with(check.check_best_step(4, 0.93, LOG_HISTORY), "Step 4 has the lowest *training* loss", "eval_loss")
+    fails_with(check.check_best_step(4, 0.93, LOG_HISTORY), "Step 4 has the lowest *training* loss", "eval_loss")
 
 
 def test_best_step_some_other_step():
-    _fails_with(check.check_best_step(3, 0.60, LOG_HISTORY), "Step 3 is not where the validation loss is lowest")
+    fails_with(check.check_best_step(3, 0.60, LOG_HISTORY), "Step 3 is not where the validation loss is lowest")
 
 
 def test_best_step_entropy_instead_of_accuracy():
-    _fails_with(check.check_best_step(2, 1.05, LOG_HISTORY), "validation entropy", "eval_mean_token_accuracy")
+    fails_with(check.check_best_step(2, 1.05, LOG_HISTORY), "validation entropy", "eval_mean_token_accuracy")
 
 
 def test_best_step_training_accuracy_instead_of_validation():
-    _fails_with(check.check_best_step(2, 0.65, LOG_HISTORY), "Right step", "not the validation token accuracy")
+    fails_with(check.check_best_step(2, 0.65, LOG_HISTORY), "Right step", "not the validation token accuracy")
 
 
 def test_best_step_history_without_evaluations():
     history = [entry for entry in LOG_HISTORY if "eval_loss" not in entry]
-    _fails_with(check.check_best_step(2, 0.612, history), "no evaluations")
+    fails_with(check.check_best_step(2, 0.612, history), "no evaluations")
 
 
 def test_best_step_history_of_evaluations_only():
     # e.g. a learner who passes only the evaluation entries
     evaluations = [entry for entry in LOG_HISTORY if "eval_loss" in entry]
-    _passes(check.check_best_step(2, 0.612, evaluations))
+    passes(check.check_best_step(2, 0.612, evaluations))
 
 
 # ── medium: stop on accuracy ──────────────────────────────────────────────────────────────────────
@@ -130,25 +116,25 @@ def _without(settings, key):
 
 @pytest.mark.parametrize(("settings", "stopper"), [(None, None), (SETTINGS, None), (None, "callback")])
 def test_stop_not_attempted(settings, stopper):
-    _not_attempted(check.check_stop_on_accuracy(settings, _stopper() if stopper else None))
+    not_attempted(check.check_stop_on_accuracy(settings, _stopper() if stopper else None))
 
 
 def test_stop_correct():
-    _passes(check.check_stop_on_accuracy(SETTINGS, _stopper()))
+    passes(check.check_stop_on_accuracy(SETTINGS, _stopper()))
 
 
 def test_stop_metric_without_eval_prefix_is_accepted():
     # The trainer adds the eval_ prefix itself, so "mean_token_accuracy" names the same metric.
-    _passes(check.check_stop_on_accuracy(SETTINGS | {"metric_for_best_model": "mean_token_accuracy"}, _stopper()))
+    passes(check.check_stop_on_accuracy(SETTINGS | {"metric_for_best_model": "mean_token_accuracy"}, _stopper()))
 
 
 def test_stop_greater_is_better_left_to_the_default_is_accepted():
     # TrainingArguments sets greater_is_better=True for a metric whose name does not end in "loss".
-    _passes(check.check_stop_on_accuracy(_without(SETTINGS, "greater_is_better"), _stopper()))
+    passes(check.check_stop_on_accuracy(_without(SETTINGS, "greater_is_better"), _stopper()))
 
 
 def test_stop_without_output_dir_is_accepted():
-    _passes(check.check_stop_on_accuracy(_without(SETTINGS, "output_dir"), _stopper()))
+    passes(check.check_stop_on_accuracy(_without(SETTINGS, "output_dir"), _stopper()))
 
 
 def test_stop_does_not_mutate_the_learners_settings():
@@ -158,80 +144,80 @@ def test_stop_does_not_mutate_the_learners_settings():
 
 
 def test_stop_settings_not_a_dict():
-    _fails_with(check.check_stop_on_accuracy(list(SETTINGS.items()), _stopper()), "Expected a dict", "list")
+    fails_with(check.check_stop_on_accuracy(list(SETTINGS.items()), _stopper()), "Expected a dict", "list")
 
 
 def test_stop_callback_not_an_early_stopping_callback():
-    _fails_with(check.check_stop_on_accuracy(SETTINGS, TrainerCallback()), "Expected an EarlyStoppingCallback", "TrainerCallback")
+    fails_with(check.check_stop_on_accuracy(SETTINGS, TrainerCallback()), "Expected an EarlyStoppingCallback", "TrainerCallback")
 
 
 def test_stop_callback_class_instead_of_instance():
-    _fails_with(check.check_stop_on_accuracy(SETTINGS, EarlyStoppingCallback), "Expected an EarlyStoppingCallback", "type")
+    fails_with(check.check_stop_on_accuracy(SETTINGS, EarlyStoppingCallback), "Expected an EarlyStoppingCallback", "type")
 
 
 def test_stop_evaluation_strategy_is_called_eval_strategy_now():
     settings = _without(SETTINGS, "eval_strategy") | {"evaluation_strategy": "steps"}
-    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "'evaluation_strategy' any more", "eval_strategy now")
+    fails_with(check.check_stop_on_accuracy(settings, _stopper()), "'evaluation_strategy' any more", "eval_strategy now")
 
 
 def test_stop_patience_as_an_sftconfig_argument():
     settings = SETTINGS | {"early_stopping_patience": 3}
-    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "no argument 'early_stopping_patience'")
+    fails_with(check.check_stop_on_accuracy(settings, _stopper()), "no argument 'early_stopping_patience'")
 
 
 def test_stop_save_steps_not_a_multiple_of_eval_steps():
     feedback = check.check_stop_on_accuracy(SETTINGS | {"save_steps": 7}, _stopper())
-    _fails_with(feedback, "SFTConfig refused these settings", "round multiple")
+    fails_with(feedback, "SFTConfig refused these settings", "round multiple")
 
 
 def test_stop_save_strategy_not_matching_eval_strategy():
     feedback = check.check_stop_on_accuracy(SETTINGS | {"save_strategy": "epoch"}, _stopper())
-    _fails_with(feedback, "SFTConfig refused these settings", "strategy to match")
+    fails_with(feedback, "SFTConfig refused these settings", "strategy to match")
 
 
 def test_stop_evaluating_every_10_steps():
     feedback = check.check_stop_on_accuracy(SETTINGS | {"eval_steps": 10, "save_steps": 10}, _stopper())
-    _fails_with(feedback, "evaluate every 5 steps", "eval_steps=5")
+    fails_with(feedback, "evaluate every 5 steps", "eval_steps=5")
 
 
 def test_stop_without_eval_strategy():
     settings = _without(SETTINGS, "eval_strategy") | {"load_best_model_at_end": False}
-    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "evaluate every 5 steps")
+    fails_with(check.check_stop_on_accuracy(settings, _stopper()), "evaluate every 5 steps")
 
 
 def test_stop_saving_every_10_steps():
     feedback = check.check_stop_on_accuracy(SETTINGS | {"save_steps": 10}, _stopper())
-    _fails_with(feedback, "Checkpoints every 5 steps", "save_steps=5")
+    fails_with(feedback, "Checkpoints every 5 steps", "save_steps=5")
 
 
 def test_stop_without_save_total_limit():
     feedback = check.check_stop_on_accuracy(_without(SETTINGS, "save_total_limit"), _stopper())
-    _fails_with(feedback, "at most 3 kept", "save_total_limit=3")
+    fails_with(feedback, "at most 3 kept", "save_total_limit=3")
 
 
 def test_stop_without_load_best_model_at_end():
     feedback = check.check_stop_on_accuracy(_without(SETTINGS, "load_best_model_at_end"), _stopper())
-    _fails_with(feedback, "would not be loaded", "load_best_model_at_end=True")
+    fails_with(feedback, "would not be loaded", "load_best_model_at_end=True")
 
 
 def test_stop_metric_is_eval_loss():
     settings = SETTINGS | {"metric_for_best_model": "eval_loss", "greater_is_better": False}
-    _fails_with(check.check_stop_on_accuracy(settings, _stopper()), "chosen by 'eval_loss'", "eval_mean_token_accuracy")
+    fails_with(check.check_stop_on_accuracy(settings, _stopper()), "chosen by 'eval_loss'", "eval_mean_token_accuracy")
 
 
 def test_stop_without_metric_for_best_model():
     # load_best_model_at_end alone makes TrainingArguments choose by loss.
     feedback = check.check_stop_on_accuracy(_without(SETTINGS, "metric_for_best_model"), _stopper())
-    _fails_with(feedback, "chosen by 'loss'")
+    fails_with(feedback, "chosen by 'loss'")
 
 
 def test_stop_greater_is_better_false():
     feedback = check.check_stop_on_accuracy(SETTINGS | {"greater_is_better": False}, _stopper())
-    _fails_with(feedback, "higher is better", "worst checkpoint", "greater_is_better=True")
+    fails_with(feedback, "higher is better", "worst checkpoint", "greater_is_better=True")
 
 
 def test_stop_patience_2():
-    _fails_with(check.check_stop_on_accuracy(SETTINGS, _stopper(2)), "waits 2 evaluations", "early_stopping_patience=3")
+    fails_with(check.check_stop_on_accuracy(SETTINGS, _stopper(2)), "waits 2 evaluations", "early_stopping_patience=3")
 
 
 # ── hard: an over-fitting alarm ───────────────────────────────────────────────────────────────────
@@ -321,12 +307,12 @@ class NotACallback:
 
 
 def test_gap_alarm_not_attempted():
-    _not_attempted(check.check_gap_alarm(None))
+    not_attempted(check.check_gap_alarm(None))
 
 
 @pytest.mark.parametrize("alarm", [GapAlarm, RememberingGapAlarm])
 def test_gap_alarm_correct(alarm):
-    _passes(check.check_gap_alarm(alarm))
+    passes(check.check_gap_alarm(alarm))
 
 
 def test_gap_alarm_replay_stops_where_the_gap_first_exceeds_max_gap():
@@ -336,35 +322,35 @@ def test_gap_alarm_replay_stops_where_the_gap_first_exceeds_max_gap():
 
 
 def test_gap_alarm_comparing_with_the_first_training_loss():
-    _fails_with(check.check_gap_alarm(FirstLossAlarm), "max_gap=0.5 it never stopped", "stop at step 4", "*latest*")
+    fails_with(check.check_gap_alarm(FirstLossAlarm), "max_gap=0.5 it never stopped", "stop at step 4", "*latest*")
 
 
 def test_gap_alarm_stopping_on_log():
-    _fails_with(check.check_gap_alarm(OnLogAlarm), "max_gap=1.2 it stopped at step 7", "stop at step 6")
+    fails_with(check.check_gap_alarm(OnLogAlarm), "max_gap=1.2 it stopped at step 7", "stop at step 6")
 
 
 def test_gap_alarm_with_the_absolute_gap():
-    _fails_with(check.check_gap_alarm(AbsoluteGapAlarm), "max_gap=0.5 it stopped at step 1", "stop at step 4")
+    fails_with(check.check_gap_alarm(AbsoluteGapAlarm), "max_gap=0.5 it stopped at step 1", "stop at step 4")
 
 
 def test_gap_alarm_that_never_stops():
-    _fails_with(check.check_gap_alarm(NeverStops), "never stopped")
+    fails_with(check.check_gap_alarm(NeverStops), "never stopped")
 
 
 def test_gap_alarm_not_a_trainer_callback():
-    _fails_with(check.check_gap_alarm(NotACallback), "subclasses transformers.TrainerCallback")
+    fails_with(check.check_gap_alarm(NotACallback), "subclasses transformers.TrainerCallback")
 
 
 def test_gap_alarm_instance_instead_of_class():
-    _fails_with(check.check_gap_alarm(GapAlarm(max_gap=0.5)), "Expected a class", "TrainerCallback")
+    fails_with(check.check_gap_alarm(GapAlarm(max_gap=0.5)), "Expected a class", "TrainerCallback")
 
 
 def test_gap_alarm_constructor_without_max_gap():
-    _fails_with(check.check_gap_alarm(NoMaxGap), "GapAlarm(max_gap=0.5) failed", "max_gap", "constructor takes max_gap")
+    fails_with(check.check_gap_alarm(NoMaxGap), "GapAlarm(max_gap=0.5) failed", "max_gap", "constructor takes max_gap")
 
 
 def test_gap_alarm_that_raises_is_reported():
-    _fails_with(check.check_gap_alarm(Crashes), "Your callback raised KeyError")
+    fails_with(check.check_gap_alarm(Crashes), "Your callback raised KeyError")
 
 
 class ComparesWithNone(GapAlarm):
@@ -381,7 +367,7 @@ class ComparesWithNone(GapAlarm):
 
 def test_gap_alarm_type_error_in_a_callback_is_not_blamed_on_the_constructor():
     feedback = check.check_gap_alarm(ComparesWithNone)
-    _fails_with(feedback, "Your callback raised TypeError")
+    fails_with(feedback, "Your callback raised TypeError")
     assert "constructor" not in feedback.message
 
 
@@ -400,4 +386,4 @@ class EvaluatesOnLog(TrainerCallback):
 
 
 def test_gap_alarm_replay_logs_evaluations_as_the_trainer_does():
-    _passes(check.check_gap_alarm(EvaluatesOnLog))
+    passes(check.check_gap_alarm(EvaluatesOnLog))
