@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1 CUDA_VISIBLE_DEVICES= \
 	PYDEVD_DISABLE_FILE_VALIDATION=1 JUPYTER_PLATFORM_DIRS=1
 
-.PHONY: setup lab test notebooks data clean
+.PHONY: setup lab test notebooks data clean browser
 
 setup: $(STAMP)
 
@@ -30,8 +30,13 @@ $(STAMP): requirements.txt pyproject.toml
 lab: setup
 	JUPYTER_PLATFORM_DIRS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: setup
+test: setup browser
 	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian's chromium and chromedriver for tests/test_browser.py (instant once installed). Without
+# root or sudo the browser test is skipped, except in CI, where it must run.
+browser:
+	bash scripts/install_browser.sh || [ "$$CI" != true ]
 
 # Re-execute every notebook top to bottom and store its outputs (what nbval compares against),
 # after writing the Colab badge and set-up cell into each from helpers/colab.py.
