@@ -154,7 +154,7 @@ def write_trl_cli_files(
 LESSON2_MODEL_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "outputs" / "smollm2-support-desk"
 QUICK_MODEL_NAME = "smollm2-support-desk-quick"
 # Lesson 2's quick profile, as its RUN and SFTConfig cells set it (tests/test_training.py checks they agree).
-QUICK_RUN = {"train_rows": 240, "steps": 12, "micro_batch": 2}
+QUICK_RUN = {"train_rows": 240, "steps": 12, "batch": 8, "micro_batch": 2}
 QUICK_SETTINGS = {
     "learning_rate": 1e-4,
     "lr_scheduler_type": "cosine",
@@ -171,7 +171,7 @@ def quick_fine_tune_config(env: Environment, output_dir: str | Path) -> SFTConfi
         output_dir=str(output_dir),
         max_steps=QUICK_RUN["steps"],
         per_device_train_batch_size=QUICK_RUN["micro_batch"],
-        gradient_accumulation_steps=8 // QUICK_RUN["micro_batch"],
+        gradient_accumulation_steps=QUICK_RUN["batch"] // QUICK_RUN["micro_batch"],
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,

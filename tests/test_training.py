@@ -281,7 +281,7 @@ def test_fine_tuned_model_prefers_lesson_2s_output(tmp_path, monkeypatch):
 def test_fine_tuned_model_is_trained_once_then_cached(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path / "lesson-2-never-ran")
     monkeypatch.setattr(training, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "micro_batch": 2})
+    monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "batch": 2, "micro_batch": 2})
     folder, origin = fine_tuned_model_dir(CPU_ENV)
     assert "trained just now" in origin and "training its quick run now" in capsys.readouterr().out
     assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
