@@ -1,0 +1,36 @@
+"""Conventions every stored notebook keeps, so that nbval replays it and its outputs can be shared."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+
+
+def _code_cells(path: Path) -> list[dict]:
+    return [cell for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_compared_cells_do_not_rely_on_a_trailing_semicolon(path):
+    # nbval runs cells without storing history, and IPython then ignores a trailing ";":
+    # the cell's value shows up in the test run although the stored notebook has none.
+    for cell in _code_cells(path):
+        source = "".join(cell["source"])
+        if "NBVAL_IGNORE_OUTPUT" not in source:
+            assert not source.rstrip().endswith(";"), f"{path.name}: ends with ';' in a compared cell:\n{source}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_stored_outputs_carry_no_machine_paths_or_tokens(path):
+    text = json.dumps([cell.get("outputs", []) for cell in _code_cells(path)])
+    for marker in ("/root/", "/home/", "/work/", "/tmp/", "write_token="):
+        assert marker not in text, f"{path.name}: a stored output contains {marker!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebooks_are_stored_run_top_to_bottom(path):
+    counts = [cell["execution_count"] for cell in _code_cells(path)]
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: re-run it with `make notebooks`"
