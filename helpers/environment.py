@@ -80,6 +80,11 @@ def _cpu_has_flags(*flags: str) -> bool:
     return any(flag in text.split() for flag in flags)
 
 
+def progress_displays_off() -> bool:
+    """Return True when TQDM_DISABLE is set: progress bars and redrawn figures are off (tests, stored notebooks)."""
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() in _TRUE
+
+
 def offline_reason() -> str:
     """Return why the course should work offline, or "" when the Hugging Face Hub is reachable."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:

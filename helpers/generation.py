@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from helpers.environment import progress_displays_off
 
 
 def prompt_messages(messages: list[dict]) -> list[dict]:
@@ -55,7 +56,7 @@ def generate_replies(
     try:
         starts = range(0, len(order), batch_size)
         # tqdm's notebook bar ignores TQDM_DISABLE, so honour it here (tests and stored notebooks set it).
-        hide_bar = not progress or os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes"}
+        hide_bar = not progress or progress_displays_off()
         for start in tqdm(starts, desc="Generating", unit="batch", disable=hide_bar):
             batch = order[start : start + batch_size]
             # add_special_tokens=False: the chat template already wrote every special token it needs.

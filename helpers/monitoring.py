@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 from datasets import Dataset
 from IPython import get_ipython
 from IPython.display import display
 from transformers import PreTrainedTokenizerBase, TrainerCallback
 
+from helpers.environment import progress_displays_off
 from helpers.generation import generate_replies, prompt_messages
 from helpers.house_style import score_replies
 from helpers.plots import validation_curves
@@ -43,7 +42,7 @@ def _front_end_redraws() -> bool:
     """Return whether figures can be redrawn in place: a notebook front-end, and progress displays not turned off."""
     # Batch runs (nbval, `make notebooks`) set TQDM_DISABLE. There a redrawn figure would be one image
     # per update (nbval does not replay updates), so the plot is drawn once, at the end.
-    if os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes", "on"}:
+    if progress_displays_off():
         return False
     return type(get_ipython()).__name__ == "ZMQInteractiveShell"
 
