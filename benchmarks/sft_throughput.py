@@ -9,8 +9,8 @@ the same number of optimizer steps (8 conversations a step), and reports:
              fine-tuning, 4 for LoRA, which computes no weight gradients for frozen layers)
 
 Usage (from the repository root, offline is fine):
-  .venv/bin/python benchmarks/sft_throughput.py                   # all variants, a Markdown table
-  .venv/bin/python benchmarks/sft_throughput.py --variants trl_defaults recipe_full --steps 6
+  .venv/bin/python benchmarks/sft_throughput.py                   # all variants, 3 runs each, a Markdown table
+  .venv/bin/python benchmarks/sft_throughput.py --variants trl_defaults recipe_full --steps 6 --repeats 1
   .venv/bin/python benchmarks/sft_throughput.py --profile trl_defaults   # where one step's time goes
 """
 
@@ -57,9 +57,10 @@ VARIANTS = {
     "recipe_full": {"config": _RECIPE, "lora": False},
     "recipe_full_grouped": {"config": _RECIPE | {"train_sampling_strategy": "group_by_length"}, "lora": False},
     "lora_defaults": {"config": {}, "lora": True},
-    # Diagnostic, not a recipe: the recipe with the model's own loss instead of TRL's fused LM head.
-    "recipe_full_plain_loss": {"config": _RECIPE, "lora": False, "plain_loss": True},
     "recipe_lora": {"config": _RECIPE, "lora": True},
+    # Diagnostics, not recipes: the recipes with the model's own loss instead of TRL's fused LM head.
+    "recipe_full_plain_loss": {"config": _RECIPE, "lora": False, "plain_loss": True},
+    "recipe_lora_plain_loss": {"config": _RECIPE, "lora": True, "plain_loss": True},
 }
 
 
@@ -176,10 +177,34 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
     }
 
 
+def device_name() -> str:
+    """Return the GPU's name, or the CPU's model, core count and whether it has bf16 units."""
+    import torch
+
+    from helpers.environment import supports_bf16
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    model = "CPU"
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    return f"{model}, {os.cpu_count()} cores, {'with' if supports_bf16('cpu') else 'without'} bf16 units"
+
+
+def summarise(name: str, runs: list[dict]) -> dict:
+    """Return one variant's median run (by tokens/s), with the range over all its runs."""
+    ranked = sorted(runs, key=lambda run: run["tokens_per_second"])
+    median = ranked[len(ranked) // 2]
+    spread = f"{ranked[0]['tokens_per_second']:.0f}–{ranked[-1]['tokens_per_second']:.0f}" if len(runs) > 1 else "–"
+    return median | {"variant": name, "range": spread}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each variant; the table shows the median")
     parser.add_argument("--profile", choices=list(VARIANTS), help="profile one step of this variant and stop")
     parser.add_argument("--one", choices=list(VARIANTS), help=argparse.SUPPRESS)  # internal: run in a child
     arguments = parser.parse_args()
@@ -192,33 +217,34 @@ def main() -> None:
     import torch
 
     peaks = {name: matmul_peak_gflops(name) for name in ("fp32", "bf16")}
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {os.cpu_count()} cores"
-    print(f"device: {device}; torch {torch.__version__}; measured matmul peak: "
+    print(f"device: {device_name()}; torch {torch.__version__}; measured matmul peak: "
           f"fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s; {arguments.steps} steps of "
-          f"{ROWS_PER_STEP} conversations\n", flush=True)
-    results = []
-    for name in arguments.variants:
-        # A fresh process per variant: peak memory is its own, and no variant warms another's caches.
-        child = subprocess.run(
-            [sys.executable, __file__, "--one", name, "--steps", str(arguments.steps)],
-            capture_output=True, text=True, check=False,
-        )
-        lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
-        if child.returncode != 0 or not lines:
-            print(f"{name}: failed\n{child.stderr[-2000:]}", flush=True)
-            continue
-        results.append(json.loads(lines[-1][len("RESULT "):]))
-        print(f"{name}: {results[-1]['tokens_per_second']:.0f} tokens/s", flush=True)
+          f"{ROWS_PER_STEP} conversations; {arguments.repeats} runs of each variant\n", flush=True)
+    runs: dict[str, list[dict]] = {name: [] for name in arguments.variants}
+    # Round-robin, so that a slow spell on a shared machine hits every variant, not just one.
+    for _ in range(arguments.repeats):
+        for name in arguments.variants:
+            # A fresh process per run: peak memory is its own, and no run warms another's caches.
+            child = subprocess.run(
+                [sys.executable, __file__, "--one", name, "--steps", str(arguments.steps)],
+                capture_output=True, text=True, check=False,
+            )
+            lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+            if child.returncode != 0 or not lines:
+                print(f"{name}: failed\n{child.stderr[-2000:]}", flush=True)
+                continue
+            runs[name].append(json.loads(lines[-1][len("RESULT "):]))
+            print(f"{name}: {runs[name][-1]['tokens_per_second']:.0f} tokens/s", flush=True)
 
+    results = [summarise(name, name_runs) for name, name_runs in runs.items() if name_runs]
     baseline = next((r["tokens_per_second"] for r in results if r["variant"] == "trl_defaults"), None)
-    print("\n| variant | precision | tokens/s | vs TRL defaults | peak MiB | MFU | loss first → last |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| variant | precision | tokens/s (median) | range | vs TRL defaults | peak MiB | MFU | loss first → last |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         speedup = f"{r['tokens_per_second'] / baseline:.2f}×" if baseline else "–"
         mfu = r["model_gflops_per_second"] / peaks[r["precision"] if r["precision"] in peaks else "bf16"]
-        print(f"| {r['variant']} | {r['precision']} | {r['tokens_per_second']:.0f} | {speedup} | "
+        print(f"| {r['variant']} | {r['precision']} | {r['tokens_per_second']:.0f} | {r['range']} | {speedup} | "
               f"{r['peak_mib']:.0f} | {mfu:.1%} | {r['first_loss']:.2f} → {r['last_loss']:.2f} |")
-
 
 if __name__ == "__main__":
     main()
