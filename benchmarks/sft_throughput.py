@@ -181,23 +181,18 @@ def device_name() -> str:
     """Return the GPU's name, or the CPU's model, core count and whether it has bf16 units."""
     import torch
 
-    from helpers.environment import supports_bf16
+    from helpers.environment import cpu_model, supports_bf16
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    model = "CPU"
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
-    return f"{model}, {os.cpu_count()} cores, {'with' if supports_bf16('cpu') else 'without'} bf16 units"
+    return f"{cpu_model()}, {os.cpu_count()} cores, {'with' if supports_bf16('cpu') else 'without'} bf16 units"
 
 
-def summarise(name: str, runs: list[dict]) -> dict:
+def summarise(runs: list[dict]) -> dict:
     """Return one variant's median run (by tokens/s), with the range over all its runs."""
     ranked = sorted(runs, key=lambda run: run["tokens_per_second"])
-    median = ranked[len(ranked) // 2]
     spread = f"{ranked[0]['tokens_per_second']:.0f}–{ranked[-1]['tokens_per_second']:.0f}" if len(runs) > 1 else "–"
-    return median | {"variant": name, "range": spread}
+    return ranked[len(ranked) // 2] | {"range": spread}
 
 
 def main() -> None:
@@ -236,7 +231,7 @@ def main() -> None:
             runs[name].append(json.loads(lines[-1][len("RESULT "):]))
             print(f"{name}: {runs[name][-1]['tokens_per_second']:.0f} tokens/s", flush=True)
 
-    results = [summarise(name, name_runs) for name, name_runs in runs.items() if name_runs]
+    results = [summarise(variant_runs) for variant_runs in runs.values() if variant_runs]
     baseline = next((r["tokens_per_second"] for r in results if r["variant"] == "trl_defaults"), None)
     print("\n| variant | precision | tokens/s (median) | range | vs TRL defaults | peak MiB | MFU | loss first → last |")
     print("|---|---|---|---|---|---|---|---|")
@@ -245,6 +240,7 @@ def main() -> None:
         mfu = r["model_gflops_per_second"] / peaks[r["precision"] if r["precision"] in peaks else "bf16"]
         print(f"| {r['variant']} | {r['precision']} | {r['tokens_per_second']:.0f} | {r['range']} | {speedup} | "
               f"{r['peak_mib']:.0f} | {mfu:.1%} | {r['first_loss']:.2f} → {r['last_loss']:.2f} |")
+
 
 if __name__ == "__main__":
     main()

@@ -71,13 +71,25 @@ def supports_bf16(device: str) -> bool:
     return False
 
 
+def cpu_model() -> str:
+    """Return the CPU's model name as Linux reports it, or "CPU" where it does not."""
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "CPU"
+
+
 def _cpu_has_flags(*flags: str) -> bool:
+    return any(flag in _cpuinfo().split() for flag in flags)
+
+
+def _cpuinfo() -> str:
+    # Linux only; elsewhere (macOS, Windows) the callers fall back to "no flags" and "CPU".
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            text = cpuinfo.read()
+            return cpuinfo.read()
     except OSError:
-        return False
-    return any(flag in text.split() for flag in flags)
+        return ""
 
 
 def progress_displays_off() -> bool:

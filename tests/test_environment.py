@@ -6,6 +6,7 @@ import torch
 from helpers import environment
 from helpers.environment import (
     Environment,
+    cpu_model,
     detect,
     in_colab,
     offline_reason,
@@ -73,6 +74,19 @@ def test_summary_mentions_the_profile_and_offline(monkeypatch):
 
 def test_supports_bf16_is_false_on_mps():
     assert supports_bf16("mps") is False
+
+
+def test_cpu_model_and_flags_come_from_cpuinfo(monkeypatch):
+    monkeypatch.setattr(environment, "_cpuinfo", lambda: "model name\t: Test CPU 9000\nflags\t\t: fpu avx512_bf16\n")
+    assert cpu_model() == "Test CPU 9000"
+    assert environment._cpu_has_flags("amx_bf16", "avx512_bf16")
+    assert not environment._cpu_has_flags("amx_bf16")
+
+
+def test_cpu_model_without_cpuinfo_says_cpu(monkeypatch):
+    monkeypatch.setattr(environment, "_cpuinfo", lambda: "")  # macOS and Windows have no /proc/cpuinfo
+    assert cpu_model() == "CPU"
+    assert not environment._cpu_has_flags("avx512_bf16")
 
 
 def test_seed_everything_makes_torch_rand_repeat():
