@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.environment import progress_displays_off
+from helpers.templates import END_OF_TURN
 
 
 def prompt_messages(messages: list[dict]) -> list[dict]:
@@ -20,7 +21,29 @@ def prompt_messages(messages: list[dict]) -> list[dict]:
     return messages[:-1]
 
 
+def stop_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Return the token ids generation should stop at: the generation config's end tokens plus the end of a chat turn."""
+    # `generate` stops only at generation_config.eos_token_id. A base model's config names <|endoftext|>
+    # alone, so a bare `generate` runs past the end of the assistant's turn; the course's replies stop there.
+    configured = model.generation_config.eos_token_id
+    ids = [] if configured is None else [configured] if isinstance(configured, int) else list(configured)
+    end_of_turn = tokenizer.get_vocab().get(END_OF_TURN)
+    if end_of_turn is not None and end_of_turn not in ids:
+        ids.append(end_of_turn)
+    return ids
+
+
 def generate_replies(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict]], **settings
+) -> list[str]:
+    """Return the model's reply to each conversation (each ending with a user turn), in the input order.
+
+    settings are generate_turns' (max_new_tokens, batch_size, do_sample, temperature, top_p, progress).
+    """
+    return [reply for reply, _ in generate_turns(model, tokenizer, conversations, **settings)]
+
+
+def generate_turns(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     conversations: list[list[dict]],
@@ -30,8 +53,8 @@ def generate_replies(
     temperature: float = 0.7,
     top_p: float = 0.9,
     progress: bool = True,
-) -> list[str]:
-    """Return the model's reply to each conversation (each ending with a user turn), in the input order."""
+) -> list[tuple[str, bool]]:
+    """Return (reply, ended) for each conversation: ended is False where the reply ran on to max_new_tokens."""
     if len(conversations) == 0:
         raise ValueError("no conversations to answer; pass a list of conversations, each a list of messages")
     for i, messages in enumerate(conversations):
@@ -44,14 +67,16 @@ def generate_replies(
     # Longest first: similar lengths share a batch (less padding), and running out of memory shows at once.
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-    pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
+    stops = stop_token_ids(model, tokenizer)
 
-    replies: list[str] = [""] * len(texts)
-    padding_side, was_training = tokenizer.padding_side, model.training
+    replies: list[tuple[str, bool]] = [("", False)] * len(texts)
+    padding_side, pad_token, was_training = tokenizer.padding_side, tokenizer.pad_token, model.training
     # A decoder-only model continues from the last position of each row, so padding must go on the
     # left: right padding would put pad tokens between a prompt and its reply.
     tokenizer.padding_side = "left"
+    # A base model's tokenizer has no pad token; the attention mask hides padding, so any token will do.
+    tokenizer.pad_token = pad_token if pad_token is not None else tokenizer.eos_token
     model.eval()
     try:
         starts = range(0, len(order), batch_size)
@@ -65,13 +90,20 @@ def generate_replies(
             ).to(model.device)
             with torch.inference_mode():
                 output = model.generate(
-                    **inputs, max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=pad_token_id, **sampling
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=do_sample,
+                    eos_token_id=stops,
+                    pad_token_id=tokenizer.pad_token_id,
+                    **sampling,
                 )
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
-            for i, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
-                replies[i] = text.strip()
+            ended = torch.isin(new_tokens, torch.tensor(stops, device=new_tokens.device)).any(dim=1).tolist()
+            texts_out = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            for i, text, stopped in zip(batch, texts_out, ended):
+                replies[i] = (text.strip(), stopped)
     finally:
-        tokenizer.padding_side = padding_side
+        tokenizer.padding_side, tokenizer.pad_token = padding_side, pad_token
         model.train(was_training)
     return replies
 
@@ -79,15 +111,19 @@ def generate_replies(
 def reply_table(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, rows: Iterable[dict], **generate_kwargs
 ) -> pd.DataFrame:
-    """Return a DataFrame of prompt, reference and the model's reply (plus category and policy) for each row."""
+    """Return a DataFrame of prompt, reference, the model's reply and whether it ended its turn, for each row.
+
+    "ended" is False where the reply ran on until max_new_tokens without an end-of-turn token.
+    """
     rows = list(rows)
     prompts = [prompt_messages(row["messages"]) for row in rows]
-    replies = generate_replies(model, tokenizer, prompts, **generate_kwargs)
+    replies = generate_turns(model, tokenizer, prompts, **generate_kwargs)
     table = pd.DataFrame(
         {
             "prompt": [messages[-1]["content"] for messages in prompts],
             "reference": [row["messages"][-1]["content"] for row in rows],
-            "reply": replies,
+            "reply": [reply for reply, _ in replies],
+            "ended": [ended for _, ended in replies],
         }
     )
     for column in ("category", "policy"):

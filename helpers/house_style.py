@@ -21,9 +21,10 @@ CRITERIA = (
     "category_correct",  # ... and it is the expected category
     "policy_line",  # second-to-last line is "Policy: NB-123"
     "policy_correct",  # ... and it is the expected policy code
-    "sign_off",  # last line is exactly the sign-off
-    "concise",  # at most MAX_WORDS words
+    "sign_off",  # last line is exactly the sign-off: nothing may follow it
+    "concise",  # exactly REPLY_LINES lines, as the guidelines say, and at most MAX_WORDS words
 )
+REPLY_LINES = 5  # the guidelines' "exactly five lines"
 MAX_WORDS = 60
 
 _CATEGORY_LINE = re.compile(r"Category: (" + "|".join(CATEGORIES) + r")")
@@ -55,8 +56,9 @@ def score_reply(reply: str, category: str, policy: str) -> dict[str, bool]:
         "policy_line": policy_match is not None,
         "policy_correct": policy_match is not None and policy_match.group(1) == policy,
         "sign_off": bool(lines) and lines[-1] == SIGN_OFF,
-        # An empty reply is short but answers nothing, so it does not count as concise.
-        "concise": 0 < n_words <= MAX_WORDS,
+        # An empty reply is short but answers nothing, so it does not count as concise. A reply that
+        # runs on past the sign-off (a model that never ends its turn) fails here and on sign_off.
+        "concise": len(lines) == REPLY_LINES and 0 < n_words <= MAX_WORDS,
     }
 
 

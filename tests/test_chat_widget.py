@@ -95,3 +95,11 @@ def test_a_failed_reply_is_shown_and_leaves_no_unanswered_message(model_and_toke
 def test_empty_message_raises(model_and_tokenizer):
     with pytest.raises(ValueError, match="empty"):
         ChatWidget(*model_and_tokenizer).send("   ")
+
+
+def test_a_reply_stops_at_the_end_of_the_turn(turn_model, base_tokenizer):
+    from conftest import REPLY
+
+    widget = ChatWidget(turn_model, base_tokenizer)
+    widget.max_new_tokens.value = 16
+    assert widget.send("Hi") == REPLY

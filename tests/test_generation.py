@@ -1,9 +1,11 @@
 """Tests for helpers.generation: prompts from rows, batched greedy generation, and the reply table."""
 
 import pytest
+from conftest import REPLY, RUN_ON
 
-from helpers.generation import generate_replies, prompt_messages, reply_table
+from helpers.generation import generate_replies, generate_turns, prompt_messages, reply_table, stop_token_ids
 from helpers.models import load_model_and_tokenizer
+from helpers.templates import END_OF_TURN
 
 SHORT = [{"role": "user", "content": "What is the capital of France?"}]
 LONG = [
@@ -83,7 +85,7 @@ def test_generate_replies_rejects_a_conversation_that_is_not_a_prompt(model_and_
 def test_reply_table_lines_up_prompt_reference_and_reply(model_and_tokenizer, support_desk):
     rows = support_desk["test"].select(range(2))
     table = reply_table(*model_and_tokenizer, rows, max_new_tokens=4)
-    assert list(table.columns) == ["prompt", "reference", "reply", "category", "policy"]
+    assert list(table.columns) == ["prompt", "reference", "reply", "ended", "category", "policy"]
     assert table["prompt"][0] == rows[0]["messages"][-2]["content"]
     assert table["reference"][1] == rows[1]["messages"][-1]["content"]
     assert table["policy"].tolist() == rows["policy"]
@@ -92,4 +94,41 @@ def test_reply_table_lines_up_prompt_reference_and_reply(model_and_tokenizer, su
 def test_reply_table_leaves_out_columns_the_rows_do_not_have(model_and_tokenizer):
     rows = [{"messages": HI + [{"role": "assistant", "content": "Hello!"}]}]
     table = reply_table(*model_and_tokenizer, rows, max_new_tokens=1)
-    assert list(table.columns) == ["prompt", "reference", "reply"]
+    assert list(table.columns) == ["prompt", "reference", "reply", "ended"]
+
+
+# ── Stopping at the end of the turn (tests/conftest.py's bigram model: "Hello", <|im_end|>, " Tom"...) ──
+
+HI_AGAIN = [{"role": "user", "content": "Hi again, a longer prompt this time"}]
+
+
+def test_a_bare_generate_runs_past_the_end_of_the_turn(turn_model, base_tokenizer):
+    # The trap the course guards against: the generation config stops only at <|endoftext|>.
+    prompt = base_tokenizer.apply_chat_template(HI, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    output = turn_model.generate(**prompt, max_new_tokens=6, do_sample=False)
+    assert base_tokenizer.decode(output[0, prompt["input_ids"].shape[1]:]) == REPLY + END_OF_TURN + RUN_ON * 4
+
+
+def test_stop_token_ids_add_the_end_of_turn_to_the_generation_config(turn_model, base_tokenizer):
+    assert stop_token_ids(turn_model, base_tokenizer) == [0, base_tokenizer.convert_tokens_to_ids(END_OF_TURN)]
+    turn_model.generation_config.eos_token_id = [2, 0]  # already there (a model trained with eos_token)
+    assert stop_token_ids(turn_model, base_tokenizer) == [2, 0]
+
+
+def test_replies_stop_at_the_end_of_the_turn(turn_model, base_tokenizer):
+    assert generate_replies(turn_model, base_tokenizer, [HI, HI_AGAIN], max_new_tokens=6) == [REPLY, REPLY]
+    assert generate_turns(turn_model, base_tokenizer, [HI], max_new_tokens=6) == [(REPLY, True)]
+
+
+def test_a_base_tokenizer_without_a_pad_token_can_batch_and_is_left_as_it_was(turn_model, base_tokenizer):
+    assert base_tokenizer.pad_token is None
+    generate_replies(turn_model, base_tokenizer, [HI, HI_AGAIN], max_new_tokens=2)
+    assert base_tokenizer.pad_token is None and base_tokenizer.padding_side == "right"
+
+
+def test_reply_table_says_whether_each_reply_ended(turn_model, base_tokenizer, support_desk):
+    rows = support_desk["validation"].select(range(2))
+    table = reply_table(turn_model, base_tokenizer, rows, max_new_tokens=6)
+    assert table["reply"].tolist() == [REPLY, REPLY] and table["ended"].tolist() == [True, True]
+    too_short = reply_table(turn_model, base_tokenizer, rows, max_new_tokens=1)
+    assert too_short["ended"].tolist() == [False, False]

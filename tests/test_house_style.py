@@ -78,6 +78,18 @@ def test_long_reply_is_not_concise():
     assert failed(long_reply) == {"concise"}
 
 
+def test_a_reply_that_runs_past_the_sign_off_fails():
+    # What a base model fine-tuned without a stop at <|im_end|> writes: its reply, then a made-up next turn.
+    run_on = GOOD + "\nuser\nTom here. Is your doorbell on the new version?\nassistant\nHello from Nimb"
+    assert len(run_on.split()) <= MAX_WORDS  # short enough to pass a word count alone
+    assert failed(run_on) == {"policy_line", "policy_correct", "sign_off", "concise"}
+
+
+def test_a_reply_of_more_or_fewer_lines_than_five_is_not_concise():
+    assert failed(GOOD.replace("\nPolicy", " More words.\nPolicy")) == set()
+    assert "concise" in failed(GOOD.replace("\nPolicy", "\nA sixth line.\nPolicy"))
+
+
 def test_score_replies_means():
     rows = [{"category": "BILLING", "policy": "NB-101"}] * 4
     replies = [GOOD, GOOD, GOOD.replace("NB-101", "NB-102"), "Sure, happy to help!"]
@@ -86,8 +98,8 @@ def test_score_replies_means():
     assert scores["greeting"] == 0.75
     assert scores["policy_line"] == 0.75
     assert scores["policy_correct"] == 0.5
-    assert scores["concise"] == 1.0
-    expected_overall = (7 + 7 + 6 + 1) / (4 * 7)  # good, good, all but policy_correct, only concise
+    assert scores["concise"] == 0.75  # one line is short, but not the house style's five
+    expected_overall = (7 + 7 + 6 + 0) / (4 * 7)  # good, good, all but policy_correct, nothing
     assert scores["overall"] == pytest.approx(expected_overall)
 
 

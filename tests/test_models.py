@@ -1,5 +1,6 @@
 """Tests for helpers.models: which SmolLM2 is chosen, the bundled GGUF, and the converted model."""
 
+import filecmp
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from helpers import models
 from helpers.models import (
     BUNDLED_INSTALL,
     ModelNotAvailable,
+    base_stand_in_dir,
     bundled_gguf,
     bundled_model_dir,
     cache_dir,
@@ -45,10 +47,25 @@ def test_resolve_model_offline_gives_the_bundled_folder():
     assert reason == "offline: HF_HUB_OFFLINE=1"
 
 
-def test_resolve_model_offline_base_says_the_instruct_model_stands_in():
+def test_resolve_model_offline_base_says_the_instruct_weights_stand_in():
     location, reason = resolve_model("base")
-    assert Path(location) == bundled_model_dir()
-    assert "the instruct model stands in" in reason
+    assert Path(location) == base_stand_in_dir()
+    assert "the instruct weights stand in" in reason
+
+
+def test_the_base_stand_in_carries_the_base_models_special_tokens():
+    model, tokenizer = load_model_and_tokenizer("base", verbose=False)
+    assert (tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token) == ("<|endoftext|>", "<|endoftext|>", None)
+    assert (model.config.bos_token_id, model.config.eos_token_id, model.config.pad_token_id) == (0, 0, None)
+    assert (model.generation_config.bos_token_id, model.generation_config.eos_token_id) == (0, 0)
+    assert model.generation_config.pad_token_id is None
+
+
+def test_the_base_stand_in_has_the_bundled_weights_and_the_instruct_model_keeps_its_tokens():
+    weights = "model.safetensors"
+    assert filecmp.cmp(base_stand_in_dir() / weights, bundled_model_dir() / weights, shallow=False)
+    model, tokenizer = load_model_and_tokenizer("instruct", verbose=False)
+    assert (tokenizer.eos_token, model.generation_config.eos_token_id) == ("<|im_end|>", 2)
 
 
 def test_resolve_model_rejects_an_unknown_kind():

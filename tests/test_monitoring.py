@@ -346,3 +346,15 @@ def test_tracked_runs_without_global_step_use_trackios_own_count(trackio_result)
 
 def test_tracked_runs_reads_the_store_in_trackio_dir(trackio_result):
     assert any(path.suffix == ".db" for path in trackio_result["dir"].iterdir())
+
+
+def test_house_style_check_scores_replies_that_stop_at_the_end_of_the_turn(
+    check_rows, turn_model, base_tokenizer, monkeypatch
+):
+    from conftest import REPLY
+
+    scored = []
+    monkeypatch.setattr(monitoring, "score_replies", lambda replies, rows: scored.append(replies) or {"overall": 0.0})
+    callback = HouseStyleCheck(check_rows, tokenizer=base_tokenizer, every=1, max_new_tokens=16)
+    _evaluate(callback, TrainerState(), 1, model=turn_model)
+    assert scored == [[REPLY] * len(check_rows)]
