@@ -1,10 +1,13 @@
-"""Chat templates: a training-ready ChatML for SmolLM2, other families' formats, and the trained-token view."""
+"""Chat templates: a training-ready ChatML for SmolLM2, other families' real ones (from TRL), the trained-token view."""
 
 from __future__ import annotations
 
+import functools
 import html
+import importlib.util
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
@@ -33,66 +36,6 @@ TRAINING_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
 )
 
-# Other families, written by the course from each family's public prompt format (simplified:
-# no tools, no dates). Each marks its assistant turns with {% generation %} so the same
-# trained-token view works for all of them. Offline, these are what lesson 1 compares.
-FAMILY_TEMPLATES = {
-    "ChatML (SmolLM2, Qwen)": TRAINING_CHAT_TEMPLATE,
-    "Llama 3": (
-        "{{ '<|begin_of_text|>' }}"
-        "{%- for message in messages -%}"
-        "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"
-        "{%- if message['role'] == 'assistant' -%}"
-        "{% generation %}{{ message['content'] + '<|eot_id|>' }}{% endgeneration %}"
-        "{%- else -%}{{ message['content'] + '<|eot_id|>' }}{%- endif -%}"
-        "{%- endfor -%}"
-        "{%- if add_generation_prompt -%}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif -%}"
-    ),
-    "Mistral": (
-        "{{ '<s>' }}"
-        "{%- for message in messages -%}"
-        "{%- if message['role'] == 'user' -%}"
-        "{{ '[INST] ' }}{%- if loop.index0 == 1 and messages[0]['role'] == 'system' -%}"
-        "{{ messages[0]['content'] + '\\n\\n' }}{%- endif -%}{{ message['content'] + ' [/INST]' }}"
-        "{%- elif message['role'] == 'assistant' -%}"
-        "{% generation %}{{ message['content'] + '</s>' }}{% endgeneration %}"
-        "{%- endif -%}"
-        "{%- endfor -%}"
-    ),
-    "Gemma": (
-        "{{ '<bos>' }}"
-        "{%- for message in messages -%}"
-        "{%- if message['role'] == 'user' -%}"
-        "{{ '<start_of_turn>user\\n' }}{%- if loop.index0 == 1 and messages[0]['role'] == 'system' -%}"
-        "{{ messages[0]['content'] + '\\n\\n' }}{%- endif -%}{{ message['content'] + '<end_of_turn>\\n' }}"
-        "{%- elif message['role'] == 'assistant' -%}"
-        "{{ '<start_of_turn>model\\n' }}{% generation %}{{ message['content'] + '<end_of_turn>' }}{% endgeneration %}"
-        "{{ '\\n' }}"
-        "{%- endif -%}"
-        "{%- endfor -%}"
-        "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\\n' }}{%- endif -%}"
-    ),
-    "Phi-3": (
-        "{%- for message in messages -%}"
-        "{{ '<|' + message['role'] + '|>\\n' }}"
-        "{%- if message['role'] == 'assistant' -%}"
-        "{% generation %}{{ message['content'] + '<|end|>' }}{% endgeneration %}{{ '\\n' }}"
-        "{%- else -%}{{ message['content'] + '<|end|>\\n' }}{%- endif -%}"
-        "{%- endfor -%}"
-        "{%- if add_generation_prompt -%}{{ '<|assistant|>\\n' }}{%- endif -%}"
-    ),
-}
-
-# Online, lesson 1 loads these real tokenizers instead (all public, none gated).
-FAMILY_HUB_TOKENIZERS = {
-    "ChatML (SmolLM2, Qwen)": "HuggingFaceTB/SmolLM2-135M-Instruct",
-    "Llama 3": "unsloth/Llama-3.2-1B-Instruct",
-    "Mistral": "unsloth/mistral-7b-instruct-v0.3",
-    "Gemma": "unsloth/gemma-2-2b-it",
-    "Phi-3": "microsoft/Phi-3-mini-4k-instruct",
-}
-
-
 _GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
@@ -107,32 +50,13 @@ def use_training_template(tokenizer: PreTrainedTokenizerBase) -> PreTrainedToken
     return tokenizer
 
 
-def render_families(
-    messages: list[dict],
-    tokenizer: PreTrainedTokenizerBase,
-    online: bool = False,
-    add_generation_prompt: bool = False,
-) -> dict[str, str]:
-    """Return each family's rendering of the conversation: real Hub tokenizers online, the course's templates offline."""
-    rendered = {}
-    for family, template in FAMILY_TEMPLATES.items():
-        if online:
-            family_tokenizer, template = AutoTokenizer.from_pretrained(FAMILY_HUB_TOKENIZERS[family]), None
-        else:
-            # Any tokenizer renders any template string: apply_chat_template(chat_template=...).
-            family_tokenizer = tokenizer
-        rendered[family] = family_tokenizer.apply_chat_template(
-            messages, chat_template=template, tokenize=False, add_generation_prompt=add_generation_prompt
-        )
-    return rendered
-
-
 @dataclass
 class TokenView:
     """Tokens of a rendered conversation, each marked trained (True) or not; shows as coloured HTML."""
 
     tokens: list[str]
     trained: list[bool]
+    note: str = ""  # a caveat shown with the view (offline: whose tokenizer split the text)
 
     @property
     def n_trained(self) -> int:
@@ -150,6 +74,9 @@ class TokenView:
             f'<span style="background:#e9ecef;color:#6c757d;padding:0 4px">context only</span> '
             f"· {self.n_trained} of {len(self.tokens)} tokens trained</div>"
         )
+        if self.note:
+            note_style = "margin-bottom:6px;font-family:sans-serif;color:#6c757d"
+            legend += f'<div style="{note_style}"><i>{html.escape(self.note)}</i></div>'
         body = "".join(spans)
         return f'{legend}<div style="font-family:monospace;white-space:pre-wrap;line-height:1.9">{body}</div>'
 
@@ -163,7 +90,8 @@ class TokenView:
             parts.append(token)
         if inside:
             parts.append("]]")
-        return f"{self.n_trained} of {len(self.tokens)} tokens trained:\n" + "".join(parts)
+        note = f"({self.note})\n" if self.note else ""
+        return f"{self.n_trained} of {len(self.tokens)} tokens trained:\n{note}" + "".join(parts)
 
 
 def trained_tokens(
@@ -171,6 +99,7 @@ def trained_tokens(
     messages: list[dict],
     chat_template: str | None = None,
     add_generation_prompt: bool = False,
+    special_tokens: dict[str, str] | None = None,
 ) -> TokenView:
     """Return the conversation's tokens, each marked by whether a run with assistant-only loss trains on it."""
     template = chat_template or tokenizer.chat_template
@@ -191,7 +120,164 @@ def trained_tokens(
         tokenize=True,
         return_dict=True,
         return_assistant_tokens_mask=True,
+        **(special_tokens or {}),  # another family's bos/eos when this tokenizer is not its own
     )
     ids = encoded["input_ids"]
     tokens = [tokenizer.decode([token_id]) for token_id in ids]
     return TokenView(tokens=tokens, trained=[bool(m) for m in encoded["assistant_masks"]])
+
+
+# ── other families: their real templates ─────────────────────────────────────────────────────────
+
+# TRL keeps the real chat templates of many families inside its package, byte for byte as their
+# checkpoints ship them, each beside a `_training` variant with {% generation %} markers (the
+# README.md in that folder says where each came from). SFTTrainer recognises a model by comparing
+# its template with these files, so reading them from the installed TRL (never a copy in this repo)
+# keeps lesson 1 showing exactly what this TRL knows.
+TRL_CHAT_TEMPLATES = Path(importlib.util.find_spec("trl").origin).parent / "chat_templates"
+
+
+def trl_chat_template(name: str) -> str:
+    """Return the text of the chat template TRL ships as trl/chat_templates/<name>.jinja."""
+    path = TRL_CHAT_TEMPLATES / f"{name}.jinja"
+    if not path.is_file():
+        known = ", ".join(sorted(path.stem for path in TRL_CHAT_TEMPLATES.glob("*.jinja")))
+        raise ValueError(f"TRL ships no chat template named {name!r}. The ones it ships: {known}.")
+    return path.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family's chat format: its real template from TRL offline, its tokenizer from the Hub online."""
+
+    name: str
+    hub_id: str  # public and not gated: loaded online
+    end_of_turn: str  # the token that closes an assistant reply, the one a model must learn to write
+    trl_template: str | None = None  # its file in trl/chat_templates/ (None: SmolLM2, whose template TRL does not ship)
+    source: str | None = None  # the checkpoint TRL names as the template's origin (it may be gated)
+    # Tokens the template writes through `bos_token`/`eos_token`. Offline another family's tokenizer
+    # renders the template, and would otherwise fill in its own (SmolLM2's bos is <|im_start|>).
+    special_tokens: dict[str, str] = field(default_factory=dict)
+
+    def chat_template(self, tokenizer: PreTrainedTokenizerBase) -> str:
+        """Return the family's real template: TRL's copy, or for SmolLM2 the tokenizer's own."""
+        return trl_chat_template(self.trl_template) if self.trl_template else tokenizer.chat_template
+
+    def training_template(self) -> str:
+        """Return the family's template with {% generation %} markers: TRL's `_training` variant, or the course's."""
+        return trl_chat_template(f"{self.trl_template}_training") if self.trl_template else TRAINING_CHAT_TEMPLATE
+
+
+# Online, lesson 1 loads each hub_id. Where the checkpoint TRL copied a template from is gated
+# (Meta's and Google's are), hub_id is TRL's public test copy of that checkpoint's tokenizer
+# (trl-internal-testing, made by TRL's scripts/generate_tiny_models.py), so no login is needed.
+# Mistral is not here: TRL ships no plain Mistral template, and mistralai's checkpoints are gated.
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family("ChatML (SmolLM2, Qwen)", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", end_of_turn="<|im_end|>"),
+        Family(
+            "Llama 3",
+            hub_id="trl-internal-testing/tiny-LlamaForCausalLM-3",
+            end_of_turn="<|eot_id|>",
+            trl_template="llama3",
+            source="meta-llama/Meta-Llama-3-8B-Instruct",
+            special_tokens={"bos_token": "<|begin_of_text|>"},
+        ),
+        Family(
+            "Phi-3",
+            hub_id="microsoft/Phi-3-mini-4k-instruct",
+            end_of_turn="<|end|>",
+            trl_template="phi3",
+            source="microsoft/Phi-3-mini-4k-instruct",
+            special_tokens={"eos_token": "<|endoftext|>"},
+        ),
+        Family(
+            "Gemma 1/2",
+            hub_id="trl-internal-testing/tiny-Gemma2ForCausalLM",
+            end_of_turn="<end_of_turn>",
+            trl_template="gemma",
+            source="google/gemma-2-2b-it",
+            special_tokens={"bos_token": "<bos>"},
+        ),
+        Family(
+            "Gemma 3",
+            hub_id="trl-internal-testing/tiny-Gemma3ForConditionalGeneration",
+            end_of_turn="<end_of_turn>",
+            trl_template="gemma3",
+            source="google/gemma-3-4b-it",
+            special_tokens={"bos_token": "<bos>"},
+        ),
+    )
+}
+
+
+def family_named(name: str) -> Family:
+    """Return the family called name, with a clear error for a name the course does not know."""
+    if name not in FAMILIES:
+        raise ValueError(f"No family named {name!r}. The course knows: {', '.join(repr(n) for n in FAMILIES)}.")
+    return FAMILIES[name]
+
+
+@functools.lru_cache(maxsize=None)
+def _hub_tokenizer(hub_id: str) -> PreTrainedTokenizerBase | None:
+    try:
+        return AutoTokenizer.from_pretrained(hub_id)
+    except (OSError, ValueError) as error:  # no network after all, a moved repo: fall back, do not stop the lesson
+        print(f"Could not load {hub_id} from the Hub ({type(error).__name__}); using TRL's copy of its template.")
+        return None
+
+
+def _renderer(
+    family: Family, tokenizer: PreTrainedTokenizerBase, online: bool, training: bool
+) -> tuple[PreTrainedTokenizerBase, str | None, dict[str, str], bool]:
+    """Return (tokenizer, template or None for its own, special tokens, whether it is the family's tokenizer)."""
+    training_template = family.training_template() if training else None
+    hub = _hub_tokenizer(family.hub_id) if online else None
+    if hub is not None:
+        # The Hub tokenizer brings its own template (None: use it) and its own bos/eos. TRL's copy
+        # stands in for a repo that keeps its template with its processor, out of AutoTokenizer's reach.
+        own_template = None if hub.chat_template else family.chat_template(tokenizer)
+        return hub, training_template or own_template, {}, True
+    template = training_template or family.chat_template(tokenizer)
+    return tokenizer, template, family.special_tokens, family.trl_template is None
+
+
+def render_family(
+    name: str,
+    messages: list[dict],
+    tokenizer: PreTrainedTokenizerBase,
+    online: bool = False,
+    add_generation_prompt: bool = False,
+) -> str:
+    """Return the conversation in a family's real format (Hub tokenizer online, TRL's copy of the template offline).
+
+    Like the real template, it raises jinja2.TemplateError for a conversation the family refuses
+    (Gemma 1/2: a system message).
+    """
+    family_tokenizer, template, special_tokens, _ = _renderer(family_named(name), tokenizer, online, training=False)
+    return family_tokenizer.apply_chat_template(
+        messages, chat_template=template, tokenize=False, add_generation_prompt=add_generation_prompt, **special_tokens
+    )
+
+
+def family_trained_tokens(
+    name: str,
+    messages: list[dict],
+    tokenizer: PreTrainedTokenizerBase,
+    online: bool = False,
+    add_generation_prompt: bool = False,
+) -> TokenView:
+    """Return the conversation's tokens under a family's training template, each marked trained or not."""
+    family = family_named(name)
+    family_tokenizer, template, special_tokens, own = _renderer(family, tokenizer, online, training=True)
+    view = trained_tokens(
+        family_tokenizer, messages, chat_template=template, add_generation_prompt=add_generation_prompt,
+        special_tokens=special_tokens,
+    )
+    if not own:
+        view.note = (
+            f"These are SmolLM2's tokens: it does not know {family.name}'s special tokens, so {family.end_of_turn} "
+            f"shows as several pieces, where {family.name}'s own tokenizer (loaded online) reads one token."
+        )
+    return view

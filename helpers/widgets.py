@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 
 import ipywidgets as widgets
+from jinja2 import TemplateError
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.generation import generate_replies
-from helpers.templates import FAMILY_TEMPLATES, trained_tokens
+from helpers.templates import FAMILIES, family_trained_tokens, render_family
 
 ROLES = ("system", "user", "assistant")
 
@@ -35,11 +36,15 @@ def text_to_conversation(text: str) -> list[dict]:
 
 
 class TemplateExplorer(widgets.VBox):
-    """Pick a template family, edit a conversation, toggle add_generation_prompt; see text and trained tokens."""
+    """Pick a template family, edit a conversation, toggle add_generation_prompt; see text and trained tokens.
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, messages: list[dict]):
-        self.tokenizer = tokenizer
-        self.family = widgets.Dropdown(options=list(FAMILY_TEMPLATES), description="Family")
+    Each family renders with its real template (TRL's copy offline, its Hub tokenizer when online=True)
+    and marks trained tokens with its training variant.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, messages: list[dict], online: bool = False):
+        self.tokenizer, self.online = tokenizer, online
+        self.family = widgets.Dropdown(options=list(FAMILIES), description="Family")
         self.generation_prompt = widgets.Checkbox(value=False, description="add_generation_prompt")
         self.conversation = widgets.Textarea(
             value=conversation_to_text(messages), rows=8, layout=widgets.Layout(width="100%")
@@ -65,21 +70,20 @@ class TemplateExplorer(widgets.VBox):
         self.rendered.value, self.tokens.value = self._views()
 
     def _views(self) -> tuple[str, str]:
-        template = FAMILY_TEMPLATES[self.family.value]
         try:
             messages = text_to_conversation(self.conversation.value)
         except ValueError as error:
             message = f'<span style="color:#c1121f">Cannot read the conversation: {html.escape(str(error))}</span>'
             return message, ""
-        text = self.tokenizer.apply_chat_template(
-            messages,
-            chat_template=template,
-            tokenize=False,
-            add_generation_prompt=self.generation_prompt.value,
-        )
-        token_view = trained_tokens(
-            self.tokenizer, messages, chat_template=template, add_generation_prompt=self.generation_prompt.value
-        )
+        family = self.family.value
+        options = {"online": self.online, "add_generation_prompt": self.generation_prompt.value}
+        try:
+            text = render_family(family, messages, self.tokenizer, **options)
+            token_view = family_trained_tokens(family, messages, self.tokenizer, **options)
+        except TemplateError as refusal:
+            # A real template may refuse a conversation (Gemma 1/2: a system message): say so, as the lesson does.
+            message = f"{family}'s own template refuses this conversation: {refusal}"
+            return f'<span style="color:#c1121f">{html.escape(message)}</span>', ""
         return f"<pre>{html.escape(text)}</pre>", token_view._repr_html_()
 
     def _repr_mimebundle_(self, **kwargs) -> dict:

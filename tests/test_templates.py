@@ -1,19 +1,28 @@
-"""Tests for helpers.templates: the training ChatML template, the family templates and the trained-token view."""
+"""Tests for helpers.templates: the training ChatML template, other families' real templates, the trained-token view."""
 
 import copy
+from pathlib import Path
 
 import pytest
+import trl
+from jinja2 import TemplateError
+from transformers import AutoTokenizer
 from trl.chat_template_utils import get_training_chat_template
 
+from helpers import templates
 from helpers.data import SPLITS
+from helpers.environment import offline_reason
 from helpers.support_desk import SYSTEM_PROMPT
 from helpers.templates import (
-    FAMILY_TEMPLATES,
+    FAMILIES,
     SMOLLM2_DEFAULT_SYSTEM,
     TRAINING_CHAT_TEMPLATE,
     TokenView,
-    render_families,
+    family_named,
+    family_trained_tokens,
+    render_family,
     trained_tokens,
+    trl_chat_template,
     use_training_template,
 )
 
@@ -205,61 +214,251 @@ def test_trained_tokens_accepts_whitespace_trimmed_generation_markers(tokenizer)
     assert trained_tokens(tokenizer, messages, chat_template=template).n_trained > 0
 
 
-# ── other families ────────────────────────────────────────────────────────────────────────────────
+# ── other families: TRL's real templates ──────────────────────────────────────────────────────────
+
+# Where TRL took each template from: the checkpoints its scripts/check_chat_templates.py (REPOS)
+# checks every week against the files in trl/chat_templates/ (TRL 1.16; chat_templates/README.md
+# names the same for Gemma and Gemma 3).
+TRL_TEMPLATE_SOURCES = {
+    "llama3": "meta-llama/Meta-Llama-3-8B-Instruct",
+    "phi3": "microsoft/Phi-3-mini-4k-instruct",
+    "gemma": "google/gemma-2-2b-it",
+    "gemma3": "google/gemma-3-4b-it",
+}
+# TRL's public test copies of those checkpoints' tokenizers: its scripts/generate_tiny_models.py
+# builds each from AutoTokenizer.from_pretrained(source) and pushes it to trl-internal-testing.
+TRL_TEST_COPIES = {
+    "meta-llama/Meta-Llama-3-8B-Instruct": "trl-internal-testing/tiny-LlamaForCausalLM-3",
+    "google/gemma-2-2b-it": "trl-internal-testing/tiny-Gemma2ForCausalLM",
+    "google/gemma-3-4b-it": "trl-internal-testing/tiny-Gemma3ForConditionalGeneration",
+}
+GATED_ORGS = ("meta-llama/", "google/", "mistralai/")  # their checkpoints ask for a login and accepted terms
+
+FROM_TRL = [name for name, family in FAMILIES.items() if family.trl_template]
+TRL_DIR = Path(trl.__file__).parent / "chat_templates"
 
 FAMILY_CHAT = [
     {"role": "system", "content": "Sys words here"},
     {"role": "user", "content": "User asks this"},
     {"role": "assistant", "content": "Reply says that"},
 ]
-FAMILY_END = {
-    "ChatML (SmolLM2, Qwen)": "<|im_end|>",
-    "Llama 3": "<|eot_id|>",
-    "Mistral": "</s>",
-    "Gemma": "<end_of_turn>",
-    "Phi-3": "<|end|>",
+NO_SYSTEM = FAMILY_CHAT[1:]
+# What TRL's training variants put inside {% generation %}: the reply, its end-of-turn token and,
+# for some, what follows it (Gemma's newline, Phi-3's newline and eos).
+FAMILY_TRAINED = {
+    "ChatML (SmolLM2, Qwen)": "Reply says that<|im_end|>",
+    "Llama 3": "Reply says that<|eot_id|>",
+    "Phi-3": "Reply says that<|end|>\n<|endoftext|>",
+    "Gemma 1/2": "Reply says that<end_of_turn>\n",
+    "Gemma 3": "Reply says that<end_of_turn>\n",
 }
 FAMILY_ASSISTANT_HEADER = {
     "ChatML (SmolLM2, Qwen)": "<|im_start|>assistant\n",
     "Llama 3": "<|start_header_id|>assistant<|end_header_id|>\n\n",
-    "Gemma": "<start_of_turn>model\n",
     "Phi-3": "<|assistant|>\n",
+    "Gemma 1/2": "<start_of_turn>model\n",
+    "Gemma 3": "<start_of_turn>model\n",
 }
 
 
 def test_family_lists_agree():
-    assert set(FAMILY_END) == set(FAMILY_TEMPLATES)
+    assert set(FAMILY_TRAINED) == set(FAMILY_ASSISTANT_HEADER) == set(FAMILIES)
+    assert FROM_TRL == ["Llama 3", "Phi-3", "Gemma 1/2", "Gemma 3"]
 
 
-@pytest.mark.parametrize("family", list(FAMILY_TEMPLATES))
-def test_family_template_renders_all_three_contents(tokenizer, family):
-    text = _render(tokenizer, FAMILY_CHAT, FAMILY_TEMPLATES[family])
-    for message in FAMILY_CHAT:
-        assert message["content"] in text
+def test_the_browser_test_finds_chatml_then_llama_3():
+    assert list(FAMILIES)[:2] == ["ChatML (SmolLM2, Qwen)", "Llama 3"]  # tests/test_browser.py picks them
 
 
-@pytest.mark.parametrize("family", list(FAMILY_TEMPLATES))
-def test_family_template_trains_on_the_assistant_reply_only(tokenizer, family):
-    view = trained_tokens(tokenizer, FAMILY_CHAT, chat_template=FAMILY_TEMPLATES[family])
+@pytest.mark.parametrize("name", FROM_TRL)
+def test_offline_templates_are_trls_files(tokenizer, name):
+    family = FAMILIES[name]
+    assert family.chat_template(tokenizer) == (TRL_DIR / f"{family.trl_template}.jinja").read_text(encoding="utf-8")
+    training = (TRL_DIR / f"{family.trl_template}_training.jinja").read_text(encoding="utf-8")
+    assert family.training_template() == training
+
+
+@pytest.mark.parametrize("name", FROM_TRL)
+def test_trl_recognises_each_offline_template(tokenizer, name):
+    # TRL identifies a model by exact comparison with its stored copies: a template that is not
+    # TRL's real file gets "not training-compatible" here instead of TRL's training variant.
+    family = FAMILIES[name]
+    carrier = copy.deepcopy(tokenizer)
+    carrier.chat_template = family.chat_template(tokenizer)
+    assert get_training_chat_template(carrier) == family.training_template()
+
+
+@pytest.mark.parametrize("name", FROM_TRL)
+def test_online_tokenizers_ship_the_same_template(name):
+    # Offline we cannot download: what makes the two routes one text is that each hub_id is the
+    # checkpoint TRL copied the template from or TRL's own test copy of its tokenizer.
+    family = FAMILIES[name]
+    assert family.source == TRL_TEMPLATE_SOURCES[family.trl_template]
+    assert family.hub_id in {family.source, TRL_TEST_COPIES.get(family.source)}
+    assert not family.hub_id.startswith(GATED_ORGS)
+
+
+def test_smollm2_family_uses_the_tokenizers_own_template(tokenizer, training_tokenizer):
+    family = FAMILIES["ChatML (SmolLM2, Qwen)"]
+    assert family.chat_template(tokenizer) == tokenizer.chat_template
+    assert family.training_template() == TRAINING_CHAT_TEMPLATE
+    assert family.hub_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+@pytest.mark.parametrize("name", FROM_TRL)
+def test_special_tokens_are_the_ones_the_template_writes(name):
+    family = FAMILIES[name]
+    assert family.special_tokens, "every TRL template here writes bos_token or eos_token"
+    for key in family.special_tokens:
+        assert key in family.chat_template(None)
+
+
+@pytest.mark.skipif(bool(offline_reason()), reason="needs the Hugging Face Hub (unset HF_HUB_OFFLINE to run)")
+@pytest.mark.parametrize("name", FROM_TRL)
+def test_hub_tokenizer_template_is_trls_file_online(name):
+    family = FAMILIES[name]
+    hub = AutoTokenizer.from_pretrained(family.hub_id)
+    if hub.chat_template is not None:  # a processor repo keeps it from AutoTokenizer (render_family falls back)
+        assert hub.chat_template == family.chat_template(None)
+    for key, token in family.special_tokens.items():
+        assert getattr(hub, key) == token
+
+
+def test_trl_chat_template_names_what_trl_ships_on_a_typo():
+    with pytest.raises(ValueError, match=r"no chat template named 'lama3'.*llama3"):
+        trl_chat_template("lama3")
+
+
+def test_family_named_lists_the_families_on_a_typo():
+    with pytest.raises(ValueError, match=r"No family named 'Gemma'.*'Gemma 1/2'"):
+        family_named("Gemma")
+
+
+# system prompts: what each real template does with one
+
+
+@pytest.mark.parametrize("name", ["ChatML (SmolLM2, Qwen)", "Llama 3", "Phi-3"])
+def test_system_prompt_is_its_own_turn(tokenizer, name):
+    text = render_family(name, FAMILY_CHAT, tokenizer)
+    assert text.index("Sys words here") < text.index("User asks this")
+    system_header = {
+        "ChatML (SmolLM2, Qwen)": "<|im_start|>system\n",
+        "Llama 3": "<|start_header_id|>system",
+        "Phi-3": "<|system|>\n",
+    }
+    assert system_header[name] in text
+
+
+def test_gemma_1_2_refuses_a_system_prompt(tokenizer):
+    with pytest.raises(TemplateError, match="System role not supported"):
+        render_family("Gemma 1/2", FAMILY_CHAT, tokenizer)
+    assert render_family("Gemma 1/2", NO_SYSTEM, tokenizer).startswith("<bos><start_of_turn>user\nUser asks this")
+
+
+def test_gemma_3_folds_the_system_prompt_into_the_first_user_turn(tokenizer):
+    text = render_family("Gemma 3", FAMILY_CHAT, tokenizer)
+    assert text.startswith("<bos><start_of_turn>user\nSys words here\n\nUser asks this<end_of_turn>\n")
+    assert "system" not in text
+
+
+def test_folding_it_yourself_makes_gemma_1_2_render_like_gemma_3(tokenizer):
+    folded = [{"role": "user", "content": "Sys words here\n\nUser asks this"}, FAMILY_CHAT[2]]
+    assert render_family("Gemma 1/2", folded, tokenizer) == render_family("Gemma 3", FAMILY_CHAT, tokenizer)
+
+
+def test_qwen_2_5_writes_smollm2s_chatml_with_its_own_default_system_prompt(tokenizer):
+    qwen = trl_chat_template("qwen2_5")
+    assert _render(tokenizer, FAMILY_CHAT, qwen) == _render(tokenizer, FAMILY_CHAT)
+    assert "You are Qwen, created by Alibaba Cloud." in _render(tokenizer, NO_SYSTEM, qwen)
+    assert SMOLLM2_DEFAULT_SYSTEM in _render(tokenizer, NO_SYSTEM)
+
+
+@pytest.mark.parametrize("name", FROM_TRL)
+def test_offline_rendering_writes_the_familys_own_bos_and_eos(tokenizer, name):
+    text = render_family(name, NO_SYSTEM, tokenizer)
+    assert tokenizer.bos_token not in text and tokenizer.eos_token not in text  # none of SmolLM2's
+    for token in FAMILIES[name].special_tokens.values():
+        assert token in text
+
+
+# trained tokens and generation prompts, with each family's training template
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_family_training_template_trains_on_the_reply_and_its_end(tokenizer, name):
+    view = family_trained_tokens(name, NO_SYSTEM, tokenizer)
     trained_text = "".join(token for token, trained in zip(view.tokens, view.trained) if trained)
-    assert trained_text == "Reply says that" + FAMILY_END[family]
+    assert trained_text == FAMILY_TRAINED[name]
+    assert trained_text.startswith("Reply says that" + FAMILIES[name].end_of_turn)
 
 
-@pytest.mark.parametrize("family", list(FAMILY_ASSISTANT_HEADER))
-def test_family_generation_prompt_ends_with_the_assistant_header(tokenizer, family):
-    text = _render(tokenizer, FAMILY_CHAT, FAMILY_TEMPLATES[family], add_generation_prompt=True)
-    assert text.endswith(FAMILY_END[family] + "\n" * (family != "Llama 3") + FAMILY_ASSISTANT_HEADER[family])
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_training_variant_renders_like_the_real_template(tokenizer, name):
+    family = FAMILIES[name]
+    for add_generation_prompt in (False, True):
+        real = render_family(name, NO_SYSTEM, tokenizer, add_generation_prompt=add_generation_prompt)
+        training = tokenizer.apply_chat_template(
+            NO_SYSTEM,
+            chat_template=family.training_template(),
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+            **family.special_tokens,
+        )
+        assert real == training
 
 
-def test_mistral_has_no_generation_prompt(tokenizer):
-    template = FAMILY_TEMPLATES["Mistral"]
-    assert _render(tokenizer, FAMILY_CHAT, template, True) == _render(tokenizer, FAMILY_CHAT, template, False)
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_family_generation_prompt_ends_with_the_assistant_header(tokenizer, name):
+    text = render_family(name, NO_SYSTEM[:1], tokenizer, add_generation_prompt=True)
+    assert text.endswith(FAMILY_ASSISTANT_HEADER[name])
+    assert family_trained_tokens(name, NO_SYSTEM[:1], tokenizer, add_generation_prompt=True).n_trained == 0
 
 
-def test_render_families_offline_uses_the_course_templates(tokenizer):
-    rendered = render_families(FAMILY_CHAT, tokenizer)
-    assert list(rendered) == list(FAMILY_TEMPLATES)
-    assert rendered["Llama 3"] == _render(tokenizer, FAMILY_CHAT, FAMILY_TEMPLATES["Llama 3"])
+def test_offline_token_view_says_whose_tokenizer_split_the_text(tokenizer):
+    llama = family_trained_tokens("Llama 3", NO_SYSTEM, tokenizer)
+    assert "SmolLM2's tokens" in llama.note and "<|eot_id|> shows as several pieces" in llama.note
+    assert llama.tokens.count("<|eot_id|>") == 0  # split: no single token is the whole marker
+    assert family_trained_tokens("ChatML (SmolLM2, Qwen)", NO_SYSTEM, tokenizer).note == ""
+
+
+# the online route, with the Hub replaced by a local tokenizer
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tokenizer):
+    """Make _hub_tokenizer return a copy of SmolLM2's tokenizer carrying the family's real template and bos."""
+    loaded = []
+
+    def load(hub_id):
+        loaded.append(hub_id)
+        family = next(family for family in FAMILIES.values() if family.hub_id == hub_id)
+        hub = copy.deepcopy(tokenizer)
+        hub.chat_template = family.chat_template(tokenizer)
+        return hub
+
+    monkeypatch.setattr(templates, "_hub_tokenizer", load)
+    return loaded
+
+
+def test_online_renders_with_the_hub_tokenizer(tokenizer, fake_hub):
+    text = render_family("Llama 3", NO_SYSTEM, tokenizer, online=True)
+    assert fake_hub == ["trl-internal-testing/tiny-LlamaForCausalLM-3"]
+    assert text.startswith(tokenizer.bos_token + "<|start_header_id|>")  # the Hub tokenizer's own bos, not ours
+    assert family_trained_tokens("Llama 3", NO_SYSTEM, tokenizer, online=True).note == ""
+
+
+def test_online_falls_back_to_trls_copy_when_the_hub_fails(monkeypatch, tokenizer, capsys):
+    def unreachable(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(templates.AutoTokenizer, "from_pretrained", unreachable)
+    templates._hub_tokenizer.cache_clear()
+    try:
+        text = render_family("Gemma 3", NO_SYSTEM, tokenizer, online=True)
+    finally:
+        templates._hub_tokenizer.cache_clear()
+    assert text == render_family("Gemma 3", NO_SYSTEM, tokenizer)
+    assert "Could not load trl-internal-testing/tiny-Gemma3ForConditionalGeneration" in capsys.readouterr().out
 
 
 # ── TokenView ─────────────────────────────────────────────────────────────────────────────────────
@@ -291,3 +490,9 @@ def test_token_view_repr_brackets_trained_spans(view):
 
 def test_token_view_repr_closes_a_span_at_the_end():
     assert repr(TokenView(tokens=["a", "b"], trained=[False, True])).endswith("a[[b]]")
+
+
+def test_token_view_shows_its_note_in_html_and_text(view):
+    view.note = "SmolLM2's <tokens>"
+    assert "SmolLM2&#x27;s &lt;tokens&gt;" in view._repr_html_()
+    assert repr(view).splitlines()[1] == "(SmolLM2's <tokens>)"

@@ -2,6 +2,7 @@
 
 import pytest
 
+from helpers.templates import FAMILIES
 from helpers.widgets import TemplateExplorer, conversation_to_text, text_to_conversation
 
 CHAT = [
@@ -79,3 +80,24 @@ def test_explorer_mimebundle_has_a_static_snapshot(explorer):
     assert "Static snapshot" in bundle["text/html"]
     assert "&lt;|im_start|&gt;" in bundle["text/html"]
     assert bundle["text/plain"] == "TemplateExplorer(family='ChatML (SmolLM2, Qwen)')"
+
+
+def test_explorer_offers_every_family(explorer):
+    assert list(explorer.family.options) == list(FAMILIES)
+
+
+def test_explorer_explains_a_refusal_instead_of_raising(explorer):
+    explorer.family.value = "Gemma 1/2"  # its real template refuses CHAT's system message
+    refusal = "Gemma 1/2&#x27;s own template refuses this conversation: System role not supported"
+    assert refusal in explorer.rendered.value
+    assert explorer.tokens.value == ""
+    explorer.conversation.value = "user: Is my camera waterproof?\nassistant: Yes."
+    assert "&lt;start_of_turn&gt;model" in explorer.rendered.value
+    assert "tokens trained" in explorer.tokens.value
+
+
+def test_explorer_says_offline_counts_are_smollm2_tokens(explorer):
+    assert "SmolLM2&#x27;s tokens" not in explorer.tokens.value  # SmolLM2's own format: its own tokenizer
+    explorer.family.value = "Gemma 3"
+    assert "SmolLM2&#x27;s tokens" in explorer.tokens.value
+    assert "Answer in one sentence.\n\nIs my camera waterproof?" in explorer.rendered.value  # folded into the user turn
