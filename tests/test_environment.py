@@ -15,6 +15,7 @@ from helpers.environment import (
     summary,
     supports_bf16,
 )
+from hardware import MACHINES, pretend
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +75,27 @@ def test_summary_mentions_the_profile_and_offline(monkeypatch):
 
 def test_supports_bf16_is_false_on_mps():
     assert supports_bf16("mps") is False
+
+
+@pytest.mark.parametrize(
+    ("machine", "device", "name", "bf16", "profile"),
+    [
+        ("T4", "cuda", "Tesla T4", False, "lesson"),  # bf16 only emulated: not supported
+        ("A100", "cuda", "NVIDIA A100-SXM4-40GB", True, "lesson"),
+        ("L4", "cuda", "NVIDIA L4", True, "lesson"),
+        ("Apple MPS", "mps", "Apple GPU (MPS)", False, "quick"),
+        ("CPU with AMX", "cpu", "CPU", True, "quick"),
+        ("CPU with AVX512-BF16", "cpu", "CPU", True, "quick"),
+        ("CPU without bf16", "cpu", "CPU", False, "quick"),
+        ("CPU without cpuinfo", "cpu", "CPU", False, "quick"),
+    ],
+)
+def test_detect_finds_device_bf16_and_profile(monkeypatch, machine, device, name, bf16, profile):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pretend(monkeypatch, MACHINES[machine])
+    env = detect()
+    assert (env.device, env.device_name, env.bf16, env.profile) == (device, name, bf16, profile)
+    assert ("bf16 supported" if bf16 else "no bf16") in summary(env)
 
 
 def test_cpu_model_and_flags_come_from_cpuinfo(monkeypatch):

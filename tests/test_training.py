@@ -11,11 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+import transformers.training_args
 import yaml
 from peft import LoraConfig
 from trl import SFTConfig
 
-from helpers.environment import Environment
+from helpers.environment import Environment, detect
 from helpers.models import resolve_model
 from helpers.templates import TRAINING_CHAT_TEMPLATE
 from helpers import training
@@ -23,6 +24,7 @@ from helpers.training import (
     QUICK_RUN, QUICK_SETTINGS, PeakMemory, fine_tuned_model_dir, losses, pick_precision, quick_fine_tune_config,
     run_summary, training_speed, trl_cli_settings, write_trl_cli_files,
 )
+from hardware import MACHINES, pretend
 
 
 def _env(device, name, bf16):
@@ -60,6 +62,34 @@ def test_precision_follows_the_hardware(device, name, bf16, flags, said):
     chosen, reason = pick_precision(_env(device, name, bf16))
     assert chosen == flags
     assert said in reason
+
+
+@pytest.mark.parametrize(
+    ("machine", "bf16", "fp16"),
+    [
+        ("T4", False, True),
+        ("A100", True, False),
+        ("L4", True, False),
+        ("Apple MPS", False, False),
+        ("CPU with AMX", True, False),
+        ("CPU without bf16", False, False),
+    ],
+)
+def test_lesson_2s_config_gets_the_precision_the_hardware_supports(monkeypatch, tmp_path, machine, bf16, fp16):
+    monkeypatch.delenv("SFT_COURSE_PROFILE", raising=False)
+    with monkeypatch.context() as queries:  # the device queries answer as `machine` only while detect() asks
+        pretend(queries, MACHINES[machine])
+        env = detect()
+    if env.device == "cuda" and env.bf16:
+        # TrainingArguments._validate_args (transformers 5.24) refuses bf16 without use_cpu unless
+        # is_torch_bf16_gpu_available(): "Your setup doesn't support bf16/gpu". This machine has no GPU.
+        # fp16 needs no such help: TrainingArguments checks it against nothing but bf16.
+        monkeypatch.setattr(transformers.training_args, "is_torch_bf16_gpu_available", lambda: True)
+    config = quick_fine_tune_config(env, tmp_path)
+    assert (config.bf16, config.fp16) == (bf16, fp16)
+    assert config.mixed_precision == ("fp16" if fp16 else "bf16" if bf16 else "no")
+    assert config.use_cpu == (env.device == "cpu")
+    assert config.per_device_train_batch_size * config.gradient_accumulation_steps == QUICK_RUN["batch"]
 
 
 # ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
