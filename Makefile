@@ -14,7 +14,11 @@ PYTEST_ARGS ?=
 OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1 CUDA_VISIBLE_DEVICES= \
 	PYDEVD_DISABLE_FILE_VALIDATION=1 JUPYTER_PLATFORM_DIRS=1
 
-.PHONY: setup lab test notebooks data clean browser
+# The same for `make test-gpu`, with the GPU left visible (the GPU machine is offline too).
+GPU_OFFLINE := $(filter-out CUDA_VISIBLE_DEVICES=,$(OFFLINE))
+GPU_NOTEBOOKS ?=
+
+.PHONY: setup lab test test-gpu notebooks data clean browser
 
 setup: $(STAMP)
 
@@ -32,6 +36,11 @@ lab: setup
 
 test: setup browser
 	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lessons 2 to 4 in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
+# and scores per notebook (scripts/test_gpu.py). Without a CUDA GPU it stops at once and says so.
+test-gpu: setup
+	$(GPU_OFFLINE) SFT_COURSE_PROFILE=lesson $(BIN)/python scripts/test_gpu.py $(GPU_NOTEBOOKS)
 
 # Debian's chromium and chromedriver for tests/test_browser.py (instant once installed). Without
 # root or sudo the browser test is skipped, except in CI, where it must run.
