@@ -1,6 +1,7 @@
 """Tests for helpers.training: precision, memory, speed, and the `trl sft` files (run for real once)."""
 
 import copy
+import dataclasses
 import json
 import os
 import subprocess
@@ -315,5 +316,52 @@ def test_fine_tuned_model_is_trained_once_then_cached(tmp_path, monkeypatch, cap
     folder, origin = fine_tuned_model_dir(CPU_ENV)
     assert "trained just now" in origin and "training its quick run now" in capsys.readouterr().out
     assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
+    # Lesson 4 generates with it: it must stop at the end of the turn on its own, as lesson 2's model does.
+    assert 2 in json.loads((folder / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
     again, origin = fine_tuned_model_dir(CPU_ENV)
     assert again == folder and "trained earlier" in origin
+
+
+# ── The end of the turn: SFTConfig(eos_token=...) makes a trained model stop there on its own ──
+
+
+def _saved_then_reloaded(model, tokenizer, support_desk, folder, **config_overrides):
+    """Build lesson 2's SFTTrainer around the model (no training), save it, and load it back."""
+    from transformers import AutoModelForCausalLM
+    from trl import SFTTrainer
+
+    args = quick_fine_tune_config(CPU_ENV, folder / "run")
+    args = dataclasses.replace(args, **config_overrides) if config_overrides else args
+    trainer = SFTTrainer(model=model, args=args, train_dataset=support_desk["train"].select(range(2)),
+                         processing_class=tokenizer)
+    trainer.save_model(str(folder / "saved"))
+    return AutoModelForCausalLM.from_pretrained(folder / "saved")
+
+
+def _bare_reply(model, tokenizer):
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True,
+                                           return_tensors="pt", return_dict=True)
+    output = model.generate(**prompt, max_new_tokens=6, do_sample=False)
+    return tokenizer.decode(output[0, prompt["input_ids"].shape[1]:])
+
+
+def test_a_saved_model_stops_at_the_end_of_the_turn_with_a_bare_generate(
+    turn_model, base_tokenizer, support_desk, tmp_path
+):
+    from conftest import REPLY
+
+    from helpers.templates import END_OF_TURN
+
+    reloaded = _saved_then_reloaded(turn_model, base_tokenizer, support_desk, tmp_path)
+    assert _bare_reply(reloaded, base_tokenizer) == REPLY + END_OF_TURN
+    saved = json.loads((tmp_path / "saved" / "generation_config.json").read_text())
+    assert saved["eos_token_id"] == [base_tokenizer.convert_tokens_to_ids(END_OF_TURN), 0]
+
+
+def test_without_eos_token_a_saved_base_model_runs_on(turn_model, base_tokenizer, support_desk, tmp_path):
+    from conftest import REPLY, RUN_ON
+
+    from helpers.templates import END_OF_TURN
+
+    reloaded = _saved_then_reloaded(turn_model, base_tokenizer, support_desk, tmp_path, eos_token=None)
+    assert _bare_reply(reloaded, base_tokenizer) == REPLY + END_OF_TURN + RUN_ON * 4
