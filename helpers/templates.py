@@ -175,7 +175,7 @@ class Family:
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (
-        Family("ChatML (SmolLM2, Qwen)", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", end_of_turn="<|im_end|>"),
+        Family("ChatML (SmolLM2, Qwen)", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", end_of_turn=END_OF_TURN),
         Family(
             "Llama 3",
             hub_id="trl-internal-testing/tiny-LlamaForCausalLM-3",
