@@ -46,6 +46,11 @@ def load_support_desk(split: str | None = None) -> datasets.Dataset | datasets.D
     return datasets.Dataset.from_list(read_jsonl(SUPPORT_DESK_DIR / f"{split}.jsonl"))
 
 
+def without_system_prompt(row: dict) -> dict:
+    """Return the row's messages without the system prompt: a fine-tuned model learns the guidelines from examples."""
+    return {"messages": [message for message in row["messages"] if message["role"] != "system"]}
+
+
 def load_raw_qa() -> datasets.Dataset:
     """Return the small raw question/answer table (columns question, answer, category, policy)."""
     return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "raw_qa.jsonl"))

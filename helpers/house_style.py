@@ -24,6 +24,8 @@ CRITERIA = (
     "sign_off",  # last line is exactly the sign-off: nothing may follow it
     "concise",  # exactly REPLY_LINES lines, as the guidelines say, and at most MAX_WORDS words
 )
+FORMAT_CRITERIA = ("greeting", "category_line", "policy_line", "sign_off", "concise")  # copying a pattern
+CONTENT_CRITERIA = ("category_correct", "policy_correct")  # understanding the request
 REPLY_LINES = 5  # the guidelines' "exactly five lines"
 MAX_WORDS = 60
 
@@ -88,8 +90,52 @@ def criteria_table(replies: Sequence[str], rows: Sequence[dict]) -> pd.DataFrame
     return pd.DataFrame(checks, columns=list(CRITERIA))
 
 
+def summary_checks(checks: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per reply with its two summaries: "format" (every format check passed) and "content" (right category and policy)."""
+    return pd.DataFrame({
+        "format": checks[list(FORMAT_CRITERIA)].all(axis=1),
+        "content": checks[list(CONTENT_CRITERIA)].all(axis=1),
+    })
+
+
 def score_replies(replies: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
-    """Return the mean of each criterion over the replies, plus "overall" (mean of all checks)."""
-    means = criteria_table(replies, rows).mean().to_dict()
-    means["overall"] = sum(means.values()) / len(CRITERIA)
+    """Return the share of replies passing each criterion, "format" and "content" (see summary_checks), and "overall".
+
+    "overall" is the mean of all seven criteria: one number to watch during training (lesson 3).
+    """
+    checks = criteria_table(replies, rows)
+    means = checks.mean().to_dict()
+    means |= summary_checks(checks).mean().to_dict()
+    means["overall"] = sum(means[name] for name in CRITERIA) / len(CRITERIA)
     return means
+
+
+def outcome_table(replies: Sequence[str], rows: Sequence[dict]) -> pd.DataFrame:
+    """Return one row per reply with True/False for format, content, category_correct and policy_correct."""
+    checks = criteria_table(replies, rows)
+    return pd.concat([summary_checks(checks), checks[list(CONTENT_CRITERIA)]], axis=1)
+
+
+def majority_outcomes(train_rows: Sequence[dict], rows: Sequence[dict]) -> pd.DataFrame:
+    """Return, per row, whether always answering the training data's most common category and policy is right."""
+    train_rows, rows = list(train_rows), list(rows)
+    if not train_rows or not rows:
+        raise ValueError("a majority baseline needs training rows (to count) and rows to score")
+    category = pd.Series([row["category"] for row in train_rows]).mode()[0]
+    policy = pd.Series([row["policy"] for row in train_rows]).mode()[0]
+    expected = pd.DataFrame([expected_fields(row) for row in rows], columns=["category", "policy"])
+    right = pd.DataFrame({"category_correct": expected["category"] == category, "policy_correct": expected["policy"] == policy})
+    return right.assign(content=right.all(axis=1))
+
+
+def majority_baseline(train_rows: Sequence[dict], rows: Sequence[dict]) -> dict[str, float]:
+    """Return the content scores on `rows` of always answering the training data's most common category and policy."""
+    return majority_outcomes(train_rows, rows).mean().to_dict()
+
+
+def score_table(scores: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Return one column per model (or baseline) and one row per criterion, format first, then content; blank where not scored."""
+    rows = [*FORMAT_CRITERIA, "format", *CONTENT_CRITERIA, "content"]
+    table = pd.DataFrame({name: [column.get(row) for row in rows] for name, column in scores.items()}, index=rows)
+    table.index = [f"{row} (all five)" if row == "format" else f"{row} (both)" if row == "content" else row for row in rows]
+    return table.map(lambda value: "" if pd.isna(value) else f"{value:.2f}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -28,22 +29,42 @@ def is_live_only(output: dict) -> bool:
     return "write_token=" in output.get("data", {}).get("text/html", "")
 
 
+SLOW_CELL_SECONDS = 10  # cells at least this slow are listed after each notebook
+
+
+def cell_seconds(cell: nbformat.NotebookNode) -> float:
+    """Return how long a code cell ran, from the timestamps nbclient records."""
+    times = cell.metadata.get("execution", {})
+    started, ended = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+    if not (started and ended):
+        return 0.0
+    return (datetime.fromisoformat(ended.replace("Z", "+00:00")) - datetime.fromisoformat(started.replace("Z", "+00:00"))).total_seconds()
+
+
 def run(path: Path) -> float:
     """Execute one notebook in a fresh kernel, in its own folder, save it, and return the seconds it took."""
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    # record_timing=False keeps run timestamps out of the stored notebook, so diffs show real changes.
     client = NotebookClient(
         notebook,
         kernel_name="python3",
         timeout=900,
-        record_timing=False,
+        record_timing=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:  # the slow cells are worth knowing when a cell fails, too
+        for number, cell in enumerate(notebook.cells):
+            seconds = cell_seconds(cell) if cell.cell_type == "code" else 0.0
+            if seconds >= SLOW_CELL_SECONDS:
+                first_line = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
+                print(f"  cell {number}: {seconds:.0f} s  {first_line[:70]}", flush=True)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = [output for output in cell.outputs if not is_live_only(output)]
+            # Run timestamps stay out of the stored notebook, so diffs show real changes.
+            cell.metadata.pop("execution", None)
     notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(notebook, path)
     return time.perf_counter() - start

@@ -16,6 +16,7 @@ from helpers.data import (
     validate_conversation,
     validate_dataset,
     validate_multiple_choice,
+    without_system_prompt,
 )
 
 SYSTEM = {"role": "system", "content": "Be brief."}
@@ -199,3 +200,12 @@ def test_validate_multiple_choice_rejects_missing_fields_and_repeated_ids():
     with pytest.raises(ValueError, match=r"row 1 \(id 'q-1'\): the id is used twice"):
         validate_multiple_choice([QUESTION, QUESTION])
     assert validate_multiple_choice([QUESTION]) is None
+
+
+def test_without_system_prompt_keeps_every_turn_but_the_guidelines():
+    row = load_support_desk("train")[0]
+    assert row["messages"][0]["role"] == "system"
+    stripped = without_system_prompt(row)["messages"]
+    assert stripped == row["messages"][1:]
+    assert without_system_prompt({"messages": stripped})["messages"] == stripped  # nothing else to drop
+    validate_conversation(stripped)

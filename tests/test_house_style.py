@@ -2,7 +2,9 @@
 
 import pytest
 
-from helpers.house_style import CRITERIA, MAX_WORDS, expected_fields, score_replies, score_reply
+from helpers.house_style import (
+    CRITERIA, MAX_WORDS, expected_fields, majority_baseline, outcome_table, score_replies, score_reply, score_table,
+)
 from helpers.support_desk import GREETING, SIGN_OFF, build_dataset, build_raw_qa, format_reply
 
 GOOD = format_reply("BILLING", "We refunded the duplicate charge for order #48213.", "NB-101")
@@ -27,7 +29,7 @@ def test_every_reply_in_the_data_passes():
                     assert failed(message["content"], row["category"], row["policy"]) == set(), row["id"]
         last_replies = [row["messages"][-1]["content"] for row in rows]
         scores = score_replies(last_replies, rows)
-        assert scores == {**dict.fromkeys(CRITERIA, 1.0), "overall": 1.0}
+        assert scores == {**dict.fromkeys(CRITERIA, 1.0), "format": 1.0, "content": 1.0, "overall": 1.0}
     raw = build_raw_qa()
     assert score_replies([row["answer"] for row in raw], raw)["overall"] == 1.0
 
@@ -94,13 +96,38 @@ def test_score_replies_means():
     rows = [{"category": "BILLING", "policy": "NB-101"}] * 4
     replies = [GOOD, GOOD, GOOD.replace("NB-101", "NB-102"), "Sure, happy to help!"]
     scores = score_replies(replies, rows)
-    assert list(scores) == [*CRITERIA, "overall"]
+    assert list(scores) == [*CRITERIA, "format", "content", "overall"]
     assert scores["greeting"] == 0.75
     assert scores["policy_line"] == 0.75
     assert scores["policy_correct"] == 0.5
     assert scores["concise"] == 0.75  # one line is short, but not the house style's five
     expected_overall = (7 + 7 + 6 + 0) / (4 * 7)  # good, good, all but policy_correct, nothing
     assert scores["overall"] == pytest.approx(expected_overall)
+    assert scores["format"] == 0.75  # every format check passed: the three replies in the house style
+    assert scores["content"] == 0.5  # right category and right policy
+
+
+def test_format_fails_on_one_format_check_and_content_on_one_content_check():
+    rows = [{"category": "BILLING", "policy": "NB-101"}] * 2
+    no_sign_off = GOOD.replace(SIGN_OFF, "Cheers")
+    wrong_category = GOOD.replace("BILLING", "SHIPPING")
+    scores = score_replies([no_sign_off, wrong_category], rows)
+    assert scores["format"] == 0.5
+    assert scores["content"] == 0.5
+
+
+def test_majority_baseline_answers_the_most_common_category_and_policy():
+    train = [{"category": "BILLING", "policy": "NB-101"}] * 3 + [{"category": "SHIPPING", "policy": "NB-202"}] * 2
+    rows = [{"category": "BILLING", "policy": "NB-102"}, {"category": "BILLING", "policy": "NB-101"},
+            {"category": "RETURNS", "policy": "NB-401"}, {"category": "SHIPPING", "policy": "NB-202"}]
+    assert majority_baseline(train, rows) == {"category_correct": 0.5, "policy_correct": 0.25, "content": 0.25}
+
+
+def test_majority_baseline_on_the_balanced_data_is_near_chance():
+    splits = build_dataset()
+    baseline = majority_baseline(splits["train"], splits["validation"])
+    assert baseline["category_correct"] == pytest.approx(1 / 5, abs=0.05)
+    assert baseline["policy_correct"] == pytest.approx(1 / 15, abs=0.05)
 
 
 def test_friendly_errors():
@@ -120,3 +147,24 @@ def test_friendly_errors():
 
 def test_expected_fields():
     assert expected_fields({"category": "RETURNS", "policy": "NB-401", "id": "x"}) == ("RETURNS", "NB-401")
+
+
+def test_score_table_puts_format_first_and_leaves_blanks_for_a_baseline():
+    rows = [{"category": "BILLING", "policy": "NB-101"}] * 2
+    model = score_replies([GOOD, "Sure!"], rows)
+    table = score_table({"baseline": majority_baseline(rows, rows), "model": model})
+    assert list(table.index) == [
+        "greeting", "category_line", "policy_line", "sign_off", "concise", "format (all five)",
+        "category_correct", "policy_correct", "content (both)",
+    ]
+    assert table.loc["greeting", "baseline"] == ""  # a baseline without a model writes no reply
+    assert table.loc["content (both)", "baseline"] == "1.00"
+    assert table.loc["format (all five)", "model"] == "0.50"
+
+
+def test_outcome_table_is_one_row_per_reply():
+    rows = [{"category": "BILLING", "policy": "NB-101"}] * 2
+    outcomes = outcome_table([GOOD, GOOD.replace("NB-101", "NB-102")], rows)
+    assert outcomes.to_dict("list") == {
+        "format": [True, True], "content": [True, False], "category_correct": [True, True], "policy_correct": [True, False],
+    }

@@ -1,33 +1,26 @@
-"""The `lesson` profile (what a GPU runs) executed here on the CPU, its sizes capped.
+"""The `lesson` profile (what a GPU runs) on the CPU: its settings checked, and run where it differs from `quick`.
 
-`make test` otherwise runs every notebook in the `quick` profile, so a wrong key or a bad setting
-in a `lesson` entry would only show on a GPU. This test runs each notebook that has a profile cell
-(lessons 2, 3 and 4 today), every cell top to bottom with its asserts, in a fresh kernel with
-SFT_COURSE_PROFILE=lesson, in a temporary folder; the stored notebooks are not touched.
+`make test` runs every notebook in the `quick` profile, so a wrong key or a bad setting in a
+`lesson` entry would only show on a GPU. A profile cell is a top-level
+`NAME = {"quick": {...}, "lesson": {...}, "demo": {...}}[env.profile]` whose dict holds only literals.
 
-What the test changes, in memory only:
-- After each profile cell (`NAME = {"quick": {...}, "lesson": {...}, "demo": {...}}[env.profile]`)
-  it appends two lines: an assert that the profile is `lesson`, and one that sets NAME to the
-  `lesson` entry with its *sizes* capped: every key that
-  ends in "steps" or "rows" takes the smallest value any profile gives it (the `demo` or `quick`
-  size). Every other `lesson` setting (batch, micro_batch, ...) is kept. Sizes are capped because
-  the lesson's 250 steps and 100 prompts would take an hour on this CPU. Steps are capped to what
-  the CPU profiles run, not lower, because the cells assert that the model learns ("the loss
-  should at least halve", "the house-style score rises by 0.35"), and a CPU profile's step count
-  is the least that the course knows to pass them (lesson 2 with 6 steps of 8 conversations did
-  not halve its loss). Measured on 2 CPU cores: lesson 2 374 s, lesson 3 344 s, lesson 4 68 s.
-- A first cell points `helpers.training.LESSON2_MODEL_DIR` at this test's folder, so lesson 4
-  evaluates the model that the capped lesson 2 saved there (as the lessons chain in notebooks/)
-  instead of the repository's notebooks/outputs.
+- Every profile of a cell must set the same keys (a misspelt key fails at once, here).
+- The `lesson` entry is *capped*: every size (a key ending in "steps", "rows" or "batch") takes the
+  `quick` value where that is smaller, since the lesson's hundreds of steps would take an hour on
+  this CPU. Not lower than `quick`: the cells assert that the model learns the task, and `quick`
+  is the smallest run the course measured to pass those asserts (the `demo` run learns the
+  format only, and its cells skip the content asserts).
+- A notebook whose capped `lesson` entry still differs from its `quick` entry (a setting that is
+  not a size) runs here, every cell top to bottom with its asserts, in a fresh kernel with
+  SFT_COURSE_PROFILE=lesson, in a temporary folder. A notebook whose `lesson` entry differs only
+  in sizes is the `quick` run once capped, which nbval already runs: it is listed, not run again.
+  Today lessons 2, 3 and 4 differ only in sizes.
+- When a notebook runs, a first cell points `helpers.training.LESSON2_MODEL_DIR` at this test's
+  folder, so lesson 4 evaluates the model that a capped lesson 2 saved there.
 
-What it assumes of a notebook: a profile cell is a top-level `NAME = {...}[env.profile]` whose
-dict holds only literals, with the profiles "quick", "lesson" and "demo" setting the same keys;
-step and row counts are integers under keys ending in "steps" or "rows"; `env` is the notebook's
-`detect()` result; lesson 2 saves its model to outputs/smollm2-support-desk (relative to the
-notebook) and helpers.training.LESSON2_MODEL_DIR is where lesson 4 looks for it.
-
-Not covered here: the lesson-scale numbers themselves (steps, rows), GPU precision (fp16/bf16 on
-CUDA), GPU memory and time. `make test-gpu` (scripts/test_gpu.py) runs the real profile on a GPU.
+Not covered here: the lesson-scale numbers themselves (steps, rows, batches), GPU precision
+(fp16/bf16 on CUDA), GPU memory and time. `make test-gpu` (scripts/test_gpu.py) runs the real
+profile on a GPU.
 """
 
 from __future__ import annotations
@@ -47,7 +40,7 @@ from helpers import training
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
-SIZE_SUFFIXES = ("steps", "rows")
+SIZE_SUFFIXES = ("steps", "rows", "batch")
 PROFILE = "lesson"
 
 
@@ -74,12 +67,12 @@ def profile_cells(source: str) -> list[tuple[str, dict[str, dict]]]:
 
 
 def capped(profiles: dict[str, dict]) -> dict:
-    """Return the `lesson` settings with each step and row count lowered to the smallest any profile uses."""
-    lesson = profiles[PROFILE]
+    """Return the `lesson` settings with each size (steps, rows, batch) lowered to the `quick` profile's where that is smaller."""
+    lesson, quick = profiles[PROFILE], profiles["quick"]
     result = {}
     for key, value in lesson.items():
         if key.endswith(SIZE_SUFFIXES) and isinstance(value, int):
-            value = min([value] + [settings[key] for settings in profiles.values() if key in settings])
+            value = min(value, quick[key])
         result[key] = value
     return result
 
@@ -93,6 +86,16 @@ def _code_cells(path: Path) -> list:
 
 
 NOTEBOOKS = notebooks_with_profile_cells()
+
+
+def differs_beyond_sizes(path: Path) -> bool:
+    """Return whether any capped `lesson` entry of the notebook differs from its `quick` entry."""
+    return any(
+        capped(profiles) != profiles["quick"] for cell in _code_cells(path) for _, profiles in profile_cells(cell.source)
+    )
+
+
+NOTEBOOKS_TO_RUN = [path for path in NOTEBOOKS if differs_beyond_sizes(path)]
 
 
 def test_the_training_lessons_have_profile_cells():
@@ -140,7 +143,13 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("lesson-profile")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_capping_keeps_what_is_not_a_size():
+    profiles = {"quick": {"steps": 60, "batch": 4, "micro_batch": 4, "lr": 1}, "lesson": {"steps": 125, "batch": 8, "micro_batch": 8, "lr": 2}}
+    assert capped(profiles) == {"steps": 60, "batch": 4, "micro_batch": 4, "lr": 2}
+    assert capped({"quick": {"steps": 60}, "lesson": {"steps": 20}}) == {"steps": 20}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS_TO_RUN, ids=lambda path: path.stem)
 def test_notebook_runs_in_the_lesson_profile_capped(path, workdir, monkeypatch):
     monkeypatch.setenv("SFT_COURSE_PROFILE", PROFILE)
     notebook, caps = rewritten(path, workdir / "outputs" / "smollm2-support-desk")

@@ -253,14 +253,16 @@ def test_run_summary_is_one_column_of_the_comparison_table():
     state = SimpleNamespace(log_history=[
         {"loss": 2.0, "num_tokens": 100, "step": 1}, {"loss": 1.0, "num_tokens": 200, "step": 2}, {"train_runtime": 4.0},
     ])
-    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0, house_style_score=0.75)
+    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0,
+                          scores={"format": 0.75, "content": 0.5, "overall": 0.7})
     assert summary == {
         "trainable parameters (M)": 2.0,
         "training seconds": 4.0,
         "tokens per second": 50.0,
         "peak memory added (MiB)": 512.0,
         "final training loss": 1.0,
-        "house-style score": 0.75,
+        "format (all five checks)": 0.75,
+        "content (category and policy right)": 0.5,
     }
 
 
@@ -296,9 +298,9 @@ def test_quick_recipe_is_lesson_2s():
     assert {key: config[key] for key in QUICK_SETTINGS} == QUICK_SETTINGS
 
 
-def test_quick_config_accumulates_to_8_conversations(tmp_path):
+def test_quick_config_accumulates_to_the_quick_batch(tmp_path):
     config = quick_fine_tune_config(CPU_ENV, tmp_path)
-    assert config.per_device_train_batch_size * config.gradient_accumulation_steps == 8
+    assert config.per_device_train_batch_size * config.gradient_accumulation_steps == QUICK_RUN["batch"]
     assert config.use_cpu and config.report_to in ("none", ["none"], [])
 
 

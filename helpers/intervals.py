@@ -1,0 +1,58 @@
+"""How sure is a rate measured on a few dozen prompts? Wilson intervals, and a paired bootstrap for differences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+Z_95 = 1.959964  # standard normal quantile for a two-sided 95% interval
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """Return the (low, high) Wilson score interval of a rate: 95% by default."""
+    if trials <= 0:
+        raise ValueError("a rate needs at least one trial")
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes must be between 0 and trials ({trials}), got {successes}")
+    rate = successes / trials
+    centre = (rate + z**2 / (2 * trials)) / (1 + z**2 / trials)
+    half_width = z * math.sqrt(rate * (1 - rate) / trials + z**2 / (4 * trials**2)) / (1 + z**2 / trials)
+    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+
+
+def rates_with_intervals(passed: pd.DataFrame) -> pd.DataFrame:
+    """Return each column's rate with its 95% Wilson interval, from a table of True/False outcomes."""
+    table = {}
+    for column in passed.columns:
+        successes, trials = int(passed[column].sum()), int(passed[column].count())
+        low, high = wilson_interval(successes, trials)
+        table[column] = {"rate": successes / trials, "low": low, "high": high, "n": trials}
+    return pd.DataFrame(table).T
+
+
+def with_interval(rate: float, low: float, high: float) -> str:
+    """Return a rate and its interval as text, e.g. "0.91 (0.81–0.96)"."""
+    return f"{rate:.2f} ({low:.2f}–{high:.2f})"
+
+
+def interval_table(outcomes: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return one column per model and one row per outcome, each cell "rate (low–high)"; blank where not measured."""
+    columns = {}
+    for name, passed in outcomes.items():
+        rates = rates_with_intervals(passed)
+        columns[name] = {row: with_interval(r["rate"], r["low"], r["high"]) for row, r in rates.iterrows()}
+    return pd.DataFrame(columns).fillna("")
+
+
+def paired_difference(first: pd.Series, second: pd.Series, resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """Return the difference of two rates on the same items (first - second) with its 95% paired-bootstrap interval."""
+    if len(first) != len(second) or len(first) == 0:
+        raise ValueError(f"need the same non-empty items scored twice, got {len(first)} and {len(second)}")
+    differences = first.to_numpy(dtype=float) - second.to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    # Resampling items, not the two sets separately, keeps each question's pair together.
+    samples = differences[rng.integers(0, len(differences), size=(resamples, len(differences)))].mean(axis=1)
+    low, high = np.quantile(samples, [0.025, 0.975])
+    return {"difference": differences.mean(), "low": float(low), "high": float(high)}

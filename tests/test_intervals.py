@@ -1,0 +1,60 @@
+"""Tests for the intervals module: Wilson intervals and the paired bootstrap."""
+
+import pandas as pd
+import pytest
+
+from helpers.intervals import interval_table, paired_difference, rates_with_intervals, wilson_interval, with_interval
+
+
+def test_wilson_interval_matches_a_published_value():
+    # Newcombe (1998), Statistics in Medicine 17:857, table I: 81/263 gives 0.2553 to 0.3662.
+    low, high = wilson_interval(81, 263)
+    assert low == pytest.approx(0.2553, abs=1e-4)
+    assert high == pytest.approx(0.3662, abs=1e-4)
+
+
+def test_wilson_interval_stays_inside_zero_and_one_and_narrows_with_more_trials():
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert 0.0 < wilson_interval(10, 10)[0] < 1.0
+    narrow, wide = wilson_interval(600, 1000), wilson_interval(6, 10)
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]
+
+
+def test_wilson_interval_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="at least one trial"):
+        wilson_interval(0, 0)
+    with pytest.raises(ValueError, match="between 0 and trials"):
+        wilson_interval(11, 10)
+
+
+def test_rates_with_intervals_per_column():
+    table = rates_with_intervals(pd.DataFrame({"a": [True, True, False, False], "b": [True] * 4}))
+    assert table.loc["a", "rate"] == 0.5
+    assert table.loc["b", "rate"] == 1.0
+    assert table.loc["a", "low"] < 0.5 < table.loc["a", "high"]
+    assert table.loc["a", "n"] == 4
+    assert with_interval(0.5, 0.25, 0.75) == "0.50 (0.25–0.75)"
+
+
+def test_paired_difference_keeps_pairs_together():
+    # The second model gets right exactly what the first got wrong: no noise in the pairs' difference.
+    first = pd.Series([True] * 30 + [False] * 30)
+    second = pd.Series([True] * 30 + [True] * 30)
+    result = paired_difference(first, second)
+    assert result["difference"] == -0.5
+    assert result["low"] < -0.35 and result["high"] < -0.35 + 0.2
+    same = paired_difference(first, first)
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    with pytest.raises(ValueError, match="same non-empty items"):
+        paired_difference(first, second[:10])
+
+
+def test_interval_table_leaves_blanks_where_a_model_has_no_such_outcome():
+    table = interval_table({
+        "model": pd.DataFrame({"format": [True, False], "content": [True, True]}),
+        "baseline": pd.DataFrame({"content": [False, False]}),
+    })
+    assert table.loc["format", "baseline"] == ""
+    assert table.loc["content", "baseline"].startswith("0.00 (0.00–")
+    assert table.loc["format", "model"].startswith("0.50 (")
