@@ -7,6 +7,7 @@ from peft import LoraConfig, get_peft_model
 
 from helpers.exercises import fine_tuning as check
 from helpers.models import load_model_and_tokenizer, resolve_model
+from helpers.training import QUICK_SETTINGS
 from feedback_asserts import fails_with, not_attempted
 
 T4_SETTINGS = {
@@ -189,7 +190,7 @@ def test_cli_unknown_key_is_rejected_by_trls_parser(cli_settings):
 
 
 def test_cli_full_fine_tuning_learning_rate(cli_settings):
-    fails_with(check.check_lora_cli_settings(cli_settings | {"learning_rate": 1e-4}), "full fine-tuning one")
+    fails_with(check.check_lora_cli_settings(cli_settings | {"learning_rate": QUICK_SETTINGS["learning_rate"]}), "full fine-tuning one")
 
 
 def test_cli_without_template(cli_settings):

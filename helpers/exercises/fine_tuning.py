@@ -10,6 +10,7 @@ from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, T
 
 from helpers.exercises import Feedback, failed, not_attempted, passed
 from helpers.models import load_model_and_tokenizer
+from helpers.training import QUICK_SETTINGS
 
 # Arguments renamed across TRL/transformers releases: the old name, and what replaced it.
 _RENAMED = {
@@ -117,7 +118,7 @@ def check_lora_cli_settings(settings: dict | None) -> Feedback:
         )
     if not data.datasets or data.datasets[0].path != "json":
         return failed("No training data: trl sft needs a datasets entry.", "keep the datasets entry from outputs/cli/sft_run.yaml.")
-    if config.learning_rate <= 1e-4:
+    if config.learning_rate <= QUICK_SETTINGS["learning_rate"]:
         return failed(
             f"learning_rate {config.learning_rate} is the full fine-tuning one; LoRA used a larger one.",
             "copy the LoRA run's learning rate.",
