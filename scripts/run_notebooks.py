@@ -73,4 +73,4 @@ def run(path: Path) -> float:
 if __name__ == "__main__":
     for path in notebooks_to_run(sys.argv[1:]):
         seconds = run(path)
-        print(f"{path.relative_to(ROOT)}: {seconds:.0f} s")
+        print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {seconds:.0f} s")
