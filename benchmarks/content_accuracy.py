@@ -31,6 +31,8 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from helpers.training import QUICK_RUN, QUICK_SETTINGS  # noqa: E402  (after the offline settings above)
+
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_ROWS = 64  # validation prompts scored at each checkpoint, and test prompts at the last
 FORMAT = ("greeting", "category_line", "policy_line", "sign_off", "concise")
@@ -62,8 +64,9 @@ RECIPES = {
                             "config": {"learning_rate": 2e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0},
                             "checkpoints": (40, 60, 80)},
     # Lesson 2's quick profile today: full fine-tuning and LoRA (helpers.training.QUICK_RUN, QUICK_SETTINGS).
-    "lesson2_full": {"guidelines": False, "rows": 240, "batch": 4, "micro_batch": 4, "steps": 60, "lora": None,
-                     "config": {"learning_rate": 4e-4, "lr_scheduler_type": "cosine", "warmup_steps": 0},
+    "lesson2_full": {"guidelines": False, "rows": QUICK_RUN["train_rows"], "batch": QUICK_RUN["batch"],
+                     "micro_batch": QUICK_RUN["micro_batch"], "steps": QUICK_RUN["steps"], "lora": None,
+                     "config": {key: QUICK_SETTINGS[key] for key in ("learning_rate", "lr_scheduler_type", "warmup_steps")},
                      "checkpoints": (20, 40, 60)},
     "lesson2_lora": {"guidelines": False, "rows": 240, "batch": 4, "micro_batch": 4, "steps": 60, "lora": 16,
                      "config": {"learning_rate": 2e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0},

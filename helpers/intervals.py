@@ -37,6 +37,12 @@ def with_interval(rate: float, low: float, high: float) -> str:
     return f"{rate:.2f} ({low:.2f}–{high:.2f})"
 
 
+def rate_with_interval(passed: pd.Series) -> str:
+    """Return a column of True/False outcomes as its rate and 95% Wilson interval, e.g. "0.91 (0.81–0.96)"."""
+    rates = rates_with_intervals(passed.to_frame()).iloc[0]
+    return with_interval(rates["rate"], rates["low"], rates["high"])
+
+
 def interval_table(outcomes: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Return one column per model and one row per outcome, each cell "rate (low–high)"; blank where not measured."""
     columns = {}

@@ -193,7 +193,7 @@ def fine_tuned_model_dir(env: Environment) -> tuple[Path, str]:
     shown = str(cached).replace(str(Path.home()), "~")
     if (cached / "model.safetensors").exists():
         return cached, f"the course cache ({shown}), trained earlier because lesson 2 had not run"
-    print(f"Lesson 2's model is not here: training its quick run now (a couple of minutes on a CPU), into {shown}")
+    print(f"Lesson 2's model is not here: training its quick run now (about 5 minutes on a CPU), into {shown}")
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
     use_training_template(tokenizer)
     # Lesson 2 trains without the guidelines system prompt, and lesson 4 asks without it.

@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
-from helpers.intervals import interval_table, paired_difference, rates_with_intervals, wilson_interval, with_interval
+from helpers.intervals import (
+    interval_table, paired_difference, rate_with_interval, rates_with_intervals, wilson_interval, with_interval,
+)
 
 
 def test_wilson_interval_matches_a_published_value():
@@ -58,3 +60,8 @@ def test_interval_table_leaves_blanks_where_a_model_has_no_such_outcome():
     assert table.loc["format", "baseline"] == ""
     assert table.loc["content", "baseline"].startswith("0.00 (0.00–")
     assert table.loc["format", "model"].startswith("0.50 (")
+
+
+def test_rate_with_interval_is_one_cell_of_interval_table():
+    passed = pd.Series([True, True, False, True], name="format")
+    assert rate_with_interval(passed) == interval_table({"m": passed.to_frame()}).loc["format", "m"]
