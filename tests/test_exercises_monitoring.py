@@ -1,7 +1,7 @@
-"""Tests for helpers.exercises.monitoring: lesson 3's checks (best step, stop on accuracy, an over-fitting alarm)."""
+"""Tests for helpers.exercises.monitoring: lesson 3's checks (best step, stop on accuracy, an over-fitting alarm, a learning rate too high)."""
 
 import pytest
-from transformers import EarlyStoppingCallback, TrainerCallback
+from transformers import EarlyStoppingCallback, TrainerCallback, TrainerState
 
 from helpers.exercises import fine_tuning
 from helpers.exercises import monitoring as check
@@ -387,3 +387,143 @@ class EvaluatesOnLog(TrainerCallback):
 
 def test_gap_alarm_replay_logs_evaluations_as_the_trainer_does():
     passes(check.check_gap_alarm(EvaluatesOnLog))
+
+
+# ── train: a learning rate too high ───────────────────────────────────────────────────────────────
+
+# The lesson's run (section 3): validation loss falls from the untrained model's 1.832 to 1.001.
+REFERENCE = [
+    {"eval_loss": 1.832, "step": 0},
+    {"loss": 2.08, "learning_rate": 1e-3, "step": 1},
+    {"eval_loss": 1.411, "step": 2},
+    {"loss": 1.35, "learning_rate": 6e-4, "step": 5},
+    {"eval_loss": 1.109, "step": 6},
+    {"loss": 0.95, "learning_rate": 1e-4, "step": 10},
+    {"eval_loss": 1.001, "step": 10},
+]
+
+
+def _run(validation, learning_rate=3e-2, train=(2.16, 10.29), steps=12):
+    """A log history: two training entries (first and last step) and one evaluation per (step, loss) pair."""
+    history = [
+        {"loss": train[0], "learning_rate": learning_rate, "step": 1},
+        {"loss": train[1], "learning_rate": learning_rate / steps, "step": steps},
+    ]
+    return history + [{"eval_loss": loss, "step": step} for step, loss in validation]
+
+
+# Shaped like the measured runs (12 steps, an evaluation every 3): 30x the lesson's rate, and 10x.
+TOO_HIGH = _run([(0, 1.832), (3, 12.421), (6, 16.193), (9, 12.768), (12, 9.608)])
+GENTLE = _run([(0, 1.832), (3, 1.704), (6, 1.096), (9, 0.956), (12, 0.859)], learning_rate=1e-2, train=(2.16, 0.64))
+
+
+class _Trained:
+    """Stands in for a trainer: only its state.log_history is read."""
+
+    def __init__(self, log_history):
+        self.state = TrainerState(log_history=log_history)
+
+
+def test_too_high_not_attempted():
+    not_attempted(check.check_too_high_learning_rate(None, REFERENCE))
+
+
+def test_too_high_rising_validation_loss_passes_with_the_numbers():
+    feedback = check.check_too_high_learning_rate(TOO_HIGH, REFERENCE)
+    passes(feedback)
+    for phrase in ("30× the lesson's 0.001", "turned up at step 3", "1.832 before training → 12.421",
+                   "peaked at 16.193 at step 6", "ended at 9.608", "above where it started", "lesson's run (1.001)",
+                   "Training loss rose too (2.16 → 10.29)"):
+        assert phrase in feedback.message, feedback.message
+
+
+def test_too_high_accepts_trainers_and_trainer_states_as_well_as_log_histories():
+    passes(check.check_too_high_learning_rate(_Trained(TOO_HIGH), _Trained(REFERENCE)))
+    passes(check.check_too_high_learning_rate(_Trained(TOO_HIGH).state, _Trained(REFERENCE).state))
+
+
+def test_too_high_without_an_evaluation_before_training_starts_from_the_lessons():
+    history = [entry for entry in TOO_HIGH if entry["step"] != 0]
+    feedback = check.check_too_high_learning_rate(history, REFERENCE)
+    passes(feedback)
+    assert "1.832 before training, in the lesson's run → 12.421" in feedback.message, feedback.message
+
+
+def test_too_high_turn_after_a_first_dip_is_where_it_rises():
+    feedback = check.check_too_high_learning_rate(_run([(0, 1.832), (3, 1.5), (6, 6.0), (9, 5.0), (12, 4.0)]), REFERENCE)
+    passes(feedback)
+    assert "turned up at step 6 (1.500 at step 3 → 6.000)" in feedback.message, feedback.message
+
+
+def test_too_high_ending_below_the_start_but_far_above_the_lessons_run_passes():
+    feedback = check.check_too_high_learning_rate(_run([(0, 1.832), (3, 9.0), (6, 4.0), (9, 2.0), (12, 1.7)]), REFERENCE)
+    passes(feedback)
+    assert "back below its start, but far above" in feedback.message, feedback.message
+
+
+def test_too_high_nan_validation_loss_passes():
+    history = _run([(0, 1.832), (3, 12.4), (6, float("nan")), (9, float("nan")), (12, float("nan"))])
+    feedback = check.check_too_high_learning_rate(history, REFERENCE)
+    passes(feedback)
+    assert "became nan at step 6" in feedback.message, feedback.message
+
+
+def test_too_high_gentle_run_fails_with_a_higher_rate_as_hint():
+    feedback = check.check_too_high_learning_rate(GENTLE, REFERENCE)
+    fails_with(feedback, "10× the lesson's 0.001", "shows no problem", "0.859 at step 12", "ended at 1.001", "3e-2")
+
+
+def test_too_high_at_the_lessons_own_rate_fails():
+    history = _run([(0, 1.832), (3, 1.4), (6, 1.2), (9, 1.1), (12, 1.05)], learning_rate=1e-3, train=(2.16, 1.0))
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "1× the lesson's", "shows no problem")
+
+
+def test_too_high_small_bump_is_not_enough():
+    # Validation loss a little above its start: noise, not a broken run.
+    history = _run([(0, 1.832), (3, 2.1), (6, 2.3), (9, 2.2), (12, 2.2)], learning_rate=1.5e-2)
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "shows no problem")
+
+
+def test_too_high_run_that_recovers_fails():
+    history = _run([(0, 1.832), (3, 9.0), (6, 3.0), (9, 1.2), (12, 1.1)], learning_rate=1.5e-2)
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "jumped", "recovered", "raise learning_rate")
+
+
+def test_too_high_rising_curve_at_a_modest_rate_is_blamed_on_something_else():
+    history = _run([(0, 1.832), (3, 9.0), (6, 3.0), (9, 3.0), (12, 3.0)], learning_rate=2e-3)
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "2× the lesson's", "not far too high", "only learning_rate")
+
+
+def test_too_high_without_evaluations_fails_with_the_eval_strategy_hint():
+    history = [entry for entry in TOO_HIGH if "eval_loss" not in entry]
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "No validation loss was logged", 'eval_strategy="steps"', "eval_steps=3")
+
+
+def test_too_high_too_few_steps_fails():
+    history = _run([(0, 1.832), (2, 5.0), (4, 9.0)], steps=4)
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "Only 4 steps ran", "max_steps=12")
+
+
+def test_too_high_too_few_evaluations_fails():
+    history = _run([(0, 1.832), (12, 9.6)])
+    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "Only 2 evaluation(s)", "eval_steps=3")
+
+
+def test_too_high_untrained_trainer_fails():
+    fails_with(check.check_too_high_learning_rate(_Trained([]), REFERENCE), "has not trained yet", ".train()")
+
+
+def test_too_high_not_a_trainer():
+    fails_with(check.check_too_high_learning_rate("too_high", REFERENCE), "Expected your trainer", "str")
+
+
+def test_too_high_reference_without_evaluations():
+    reference = [entry for entry in REFERENCE if "eval_loss" not in entry]
+    fails_with(check.check_too_high_learning_rate(TOO_HIGH, reference), "reference run has no validation loss", "`trainer`")
+
+
+def test_too_high_without_logged_learning_rates_still_reads_the_curve():
+    history = [{key: value for key, value in entry.items() if key != "learning_rate"} for entry in TOO_HIGH]
+    feedback = check.check_too_high_learning_rate(history, REFERENCE)
+    passes(feedback)
+    assert feedback.message.startswith("✅ At this learning rate"), feedback.message

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 
-from transformers import EarlyStoppingCallback, TrainerCallback, TrainerControl, TrainerState
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerControl, TrainerState
 from trl import SFTConfig
 
 from helpers.exercises import Feedback, failed, not_attempted, passed
@@ -121,3 +122,115 @@ def check_gap_alarm(alarm_class: type | None) -> Feedback:
                 "compare the validation loss with the *latest* training loss, and stop only when the gap exceeds max_gap.",
             )
     return passed("It stops at the first evaluation where validation loss exceeds training loss by more than max_gap.")
+
+
+# Measured on lesson 3's quick run (12 LoRA steps of 2 conversations, validation every 3 steps, three seeds):
+# at 30x the lesson's rate the validation loss peaked 9 to 20 times its start and ended 9 to 16 times above
+# the lesson's run; at 20x, 5 and 4 times; at 10x it kept falling. "Clearly worse" is half as high again.
+_CLEARLY_WORSE = 1.5
+_MIN_STEPS = 8        # the exercise asks for 12
+_MIN_EVALUATIONS = 3  # a curve, not a point or a line
+_FAR_ABOVE = 3        # a rate only a few times the lesson's is not "far too high"
+
+
+def _log_history(run) -> list[dict] | None:
+    """Return the log history of a trainer, a TrainerState or a list of log entries, or None for anything else."""
+    if isinstance(run, list):
+        return run
+    state = run if isinstance(run, TrainerState) else getattr(run, "state", None)  # any trainer has .state
+    return state.log_history if isinstance(state, TrainerState) else None
+
+
+def _peak_learning_rate(log_history: list[dict]) -> float | None:
+    """Return the highest learning rate logged in a run, or None if none was logged."""
+    rates = [entry["learning_rate"] for entry in log_history if "learning_rate" in entry]
+    return max(rates, default=None)
+
+
+def check_too_high_learning_rate(run: Trainer | list[dict] | None, reference: Trainer | list[dict]) -> Feedback:
+    """Return Feedback, truthy when the learner's run shows a learning rate too high on its validation curve (train)."""
+    if run is None:
+        return not_attempted("your trainer, after its .train()")
+    history, reference_history = _log_history(run), _log_history(reference)
+    if history is None:
+        return failed(f"Expected your trainer (or its state.log_history), got {type(run).__name__}.")
+    if reference_history is None or not any("eval_loss" in entry for entry in reference_history):
+        return failed("The reference run has no validation loss.", "pass the lesson's run of section 3, `trainer`.")
+    if not history:
+        return failed("This trainer has not trained yet: its log history is empty.", "call .train() on it, then run this cell again.")
+    evaluations = sorted((entry for entry in history if "eval_loss" in entry), key=lambda entry: entry["step"])
+    if not evaluations:
+        return failed(
+            "No validation loss was logged: the trainer never evaluated, so there is no curve to read.",
+            'start from the lesson\'s config (it has eval_strategy="steps") and set eval_steps=3.',
+        )
+    steps = max(entry.get("step", 0) for entry in history)
+    if steps < _MIN_STEPS:
+        return failed(f"Only {steps} steps ran: too few to see where the run goes.", "max_steps=12.")
+    if len(evaluations) < _MIN_EVALUATIONS:
+        return failed(
+            f"Only {len(evaluations)} evaluation(s) in {steps} steps: a curve needs at least {_MIN_EVALUATIONS} points.",
+            "eval_steps=3, and eval_on_start=True for a point before training.",
+        )
+
+    rate, reference_rate = _peak_learning_rate(history), _peak_learning_rate(reference_history)
+    times = f" ({rate / reference_rate:.2g}× the lesson's {reference_rate:g})" if rate and reference_rate else ""
+    rate_text = f"learning rate {rate:g}{times}" if rate else "this learning rate"
+    hint = "raise learning_rate, e.g. to 30× the lesson's (3e-2), and train again."
+
+    blown_up = next((entry for entry in evaluations if not math.isfinite(entry["eval_loss"])), None)
+    if blown_up is not None:
+        return passed(
+            f"At {rate_text}, validation loss became {blown_up['eval_loss']} at step {blown_up['step']}: "
+            "the weights blew up. A learning rate far too high does not learn slowly, it breaks the model."
+        )
+
+    # Where the curve starts: this run's evaluation before training, else the untrained model's in the reference run.
+    reference_evaluations = sorted((entry for entry in reference_history if "eval_loss" in entry), key=lambda entry: entry["step"])
+    points = [(entry["step"], entry["eval_loss"]) for entry in evaluations]
+    start_text = "before training"
+    if points[0][0] != 0:
+        if reference_evaluations[0]["step"] == 0:
+            points.insert(0, (0, reference_evaluations[0]["eval_loss"]))
+            start_text = "before training, in the lesson's run"
+        else:
+            start_text = f"at step {points[0][0]}"
+    start = points[0][1]
+    peak_step, peak = max(points[1:], key=lambda point: point[1])
+    last_step, last = points[-1]
+    reference_last = reference_evaluations[-1]["eval_loss"]
+    curve = f"{start:.3f} {start_text}, highest {peak:.3f} at step {peak_step}, {last:.3f} at step {last_step}"
+
+    if peak <= _CLEARLY_WORSE * start:
+        return failed(
+            f"At {rate_text} the validation curve shows no problem ({curve}; the lesson's run ended at {reference_last:.3f}): "
+            "the model still learns at this rate.",
+            hint,
+        )
+    if last <= _CLEARLY_WORSE * reference_last:
+        return failed(
+            f"At {rate_text} validation loss jumped ({curve}), "
+            f"but it recovered to about the lesson's run ({reference_last:.3f}) by the end.",
+            hint,
+        )
+    if rate and reference_rate and rate < _FAR_ABOVE * reference_rate:
+        return failed(
+            f"Validation loss rose ({curve}), but {rate_text} is not far too high: something else spoiled this run.",
+            "keep the lesson's other settings and change only learning_rate, e.g. to 3e-2.",
+        )
+
+    # The peak is well above the start, so somewhere the curve rises from one evaluation to the next.
+    (before_step, before), (turn_step, turn) = next(pair for pair in zip(points, points[1:]) if pair[1][1] > pair[0][1])
+    ended = "above where it started, and" if last > start else "back below its start, but"
+    before_text = start_text if before_step == points[0][0] else f"at step {before_step}"
+    message = (
+        f"At {rate_text}, validation loss turned up at step {turn_step} ({before:.3f} {before_text} → {turn:.3f}), "
+        f"peaked at {peak:.3f} at step {peak_step}, and ended at {last:.3f}: {ended} far above the lesson's run ({reference_last:.3f})."
+    )
+    train_losses = [entry["loss"] for entry in history if "loss" in entry]
+    if len(train_losses) >= 2 and train_losses[-1] > train_losses[0]:
+        message += (
+            f" Training loss rose too ({train_losses[0]:.2f} → {train_losses[-1]:.2f}): unlike over-fitting, "
+            "the model does not even learn its training set. Its steps are too big."
+        )
+    return passed(message)
