@@ -8,18 +8,63 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 
-def token_count_histogram(total: list[int], trained: list[int], title: str = "") -> Figure:
-    """Return a histogram of tokens per conversation: all tokens versus the tokens a run trains on."""
+def token_count_histogram(
+    total: list[int], trained: list[int], title: str = "", max_length: int | None = None
+) -> Figure:
+    """Return a histogram of tokens per conversation: all tokens versus the tokens a run trains on.
+
+    `max_length` draws where a run with that setting cuts the conversations.
+    """
     figure, axes = plt.subplots(figsize=(7, 3.2))
     bins = range(0, max(total) + 10, 10)
     axes.hist(total, bins=bins, color="#adb5bd", label="all tokens (what the model reads)")
     axes.hist(trained, bins=bins, color="#40916c", alpha=0.85, label="trained tokens (assistant replies)")
+    if max_length is not None:
+        cut = sum(length > max_length for length in total)
+        axes.axvline(max_length, color="#d62728", linestyle="--", label=f"max_length={max_length} ({cut} cut)")
     axes.set_xlabel("tokens per conversation")
     axes.set_ylabel("conversations")
     axes.set_title(title)
     axes.legend(frameon=False)
     figure.tight_layout()
     plt.close(figure)  # the notebook shows the returned figure once, not twice
+    return figure
+
+
+def batch_layouts(lengths: list[int]) -> Figure:
+    """Return a picture of conversations of these lengths in a padded batch, packed into one row, and its attention."""
+    colours = ["#40916c", "#1d3557", "#e76f51", "#f4a261", "#8338ec", "#2a9d8f"]
+    figure = plt.figure(figsize=(10, 3.8))
+    grid = figure.add_gridspec(2, 2, width_ratios=(2.2, 1), height_ratios=(len(lengths), 1.6))
+    padded, packed, attention = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[1, 0]), figure.add_subplot(grid[:, 1])
+    longest, total = max(lengths), sum(lengths)
+    for row, length in enumerate(lengths):
+        colour = colours[row % len(colours)]
+        padded.barh(row, length, color=colour, height=0.8)
+        padded.barh(row, longest - length, left=length, color="#e9ecef", hatch="//", edgecolor="#adb5bd", height=0.8)
+    padding = len(lengths) * longest - total
+    padded.set_title(f"padded batch: {len(lengths)} rows × {longest} tokens, {padding} of them padding", fontsize="medium")
+    padded.invert_yaxis()
+    padded.set_yticks(range(len(lengths)), [f"conversation {i + 1}" for i in range(len(lengths))])
+    padded.set_xlim(0, total)
+    start = 0
+    for row, length in enumerate(lengths):
+        packed.barh(0, length, left=start, color=colours[row % len(colours)], height=0.8, edgecolor="white")
+        packed.text(start + 3, 0, "position 0", va="center", color="white", fontsize="small")
+        start += length
+    packed.set_title(f"packed / padding-free: 1 row × {total} tokens, no padding", fontsize="medium")
+    packed.set_yticks([])
+    packed.set_xlim(0, total)
+    packed.set_xlabel("token position in the batch")
+    # Each token may look at earlier tokens of its own conversation only: causal, and block-diagonal.
+    owner = [row for row, length in enumerate(lengths) for _ in range(length)]
+    allowed = [[owner[i] == owner[j] and j <= i for j in range(total)] for i in range(total)]
+    attention.imshow(allowed, cmap="Greens", interpolation="nearest")
+    attention.set_title("attention in the packed row", fontsize="medium")
+    attention.set_xlabel("key position")
+    attention.set_ylabel("query position")
+    figure.tight_layout()
+    plt.close(figure)
     return figure
 
 

@@ -127,6 +127,13 @@ def trained_tokens(
     return TokenView(tokens=tokens, trained=[bool(m) for m in encoded["assistant_masks"]])
 
 
+def training_row_view(tokenizer: PreTrainedTokenizerBase, row: dict) -> TokenView:
+    """Return a row of SFTTrainer's prepared dataset as tokens, each marked trained where its label is not -100."""
+    # TRL folds the assistant mask into `labels` when it prepares the data: -100 is the loss's "ignore".
+    tokens = [tokenizer.decode([token_id]) for token_id in row["input_ids"]]
+    return TokenView(tokens=tokens, trained=[label != -100 for label in row["labels"]])
+
+
 # ── other families: their real templates ─────────────────────────────────────────────────────────
 
 # TRL keeps the real chat templates of many families inside its package, byte for byte as their

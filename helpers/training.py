@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 from pathlib import Path
 
@@ -10,10 +12,10 @@ import torch
 import yaml
 from peft import LoraConfig
 from datasets import Dataset
-from transformers import PrinterCallback, Trainer
+from transformers import PreTrainedModel, PrinterCallback, Trainer
 from trl import SFTConfig, SFTTrainer
 
-from helpers.data import load_support_desk, without_system_prompt, write_jsonl
+from helpers.data import lesson2_rows, write_jsonl
 from helpers.environment import Environment
 from helpers.models import cache_dir, load_model_and_tokenizer
 from helpers.templates import END_OF_TURN, TRAINING_CHAT_TEMPLATE, use_training_template
@@ -68,6 +70,13 @@ class PeakMemory:
         self.mib = (peak - self._start) / 2**20
 
 
+def without_autocast(trainer: Trainer) -> PreTrainedModel:
+    """Return the trainer's model computing in its own precision again: train() leaves mixed precision's autocast on its forward."""
+    # accelerate wraps the model's forward in torch.autocast for bf16/fp16 training and leaves it there, so
+    # a model scored in the training session would compute in 16 bits, and a copy reloaded from disk not.
+    return trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
+
+
 def training_speed(trainer: Trainer) -> dict[str, float]:
     """Return a finished run's seconds, tokens trained on and tokens per second (from its logged history)."""
     history = trainer.state.log_history
@@ -81,8 +90,8 @@ def losses(trainer: Trainer) -> list[float]:
     return [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
 
 
-def run_summary(trainer: Trainer, peak_memory_mib: float, scores: dict[str, float]) -> dict[str, float]:
-    """Return one column of lesson 2's comparison table: size, speed, memory, loss and scores (score_replies') of a finished run."""
+def run_summary(trainer: Trainer, peak_memory_mib: float) -> dict[str, float]:
+    """Return what a finished run cost: trainable parameters, seconds, tokens per second, peak memory, final loss."""
     speed = training_speed(trainer)
     return {
         "trainable parameters (M)": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad) / 1e6,
@@ -90,9 +99,25 @@ def run_summary(trainer: Trainer, peak_memory_mib: float, scores: dict[str, floa
         "tokens per second": speed["tokens_per_second"],
         "peak memory added (MiB)": peak_memory_mib,
         "final training loss": losses(trainer)[-1],
-        "format (all five checks)": scores["format"],
-        "content (category and policy right)": scores["content"],
     }
+
+
+RUN_SUMMARY_FILE = "run_summary.json"
+
+
+def save_run_summary(summary: dict[str, float], folder: str | Path) -> Path:
+    """Return the path of run_summary.json, written into the folder of the model the run saved."""
+    path = Path(folder) / RUN_SUMMARY_FILE
+    path.write_text(json.dumps(summary, indent=1) + "\n")
+    return path
+
+
+def read_run_summary(folder: str | Path) -> dict[str, float]:
+    """Return the run summary saved beside a model (save_run_summary's)."""
+    path = Path(folder) / RUN_SUMMARY_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the run that saved this model did not record its costs. Run lesson 2 again.")
+    return json.loads(path.read_text())
 
 
 # SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults. Evaluation is left
@@ -165,20 +190,22 @@ QUICK_SETTINGS = {
     # model stops at the end of its turn: a base model's config stops only at <|endoftext|>.
     "eos_token": END_OF_TURN,
     "activation_checkpointing": False,
+    "logging_steps": 5,
+    "logging_first_step": True,  # step 1's loss is the untrained model's: LoRA's and full fine-tuning's agree there
     "seed": 42,
 }
 
 
-def quick_fine_tune_config(env: Environment, output_dir: str | Path) -> SFTConfig:
-    """Return the SFTConfig of lesson 2's quick full fine-tuning run, with precision picked for this hardware."""
+def lesson2_config(env: Environment, output_dir: str | Path, run: dict | None = None) -> SFTConfig:
+    """Return the SFTConfig of lesson 2's full fine-tuning for a RUN entry (QUICK_RUN unless given), precision picked for this hardware."""
+    run = run or QUICK_RUN
     return SFTConfig(
         output_dir=str(output_dir),
-        max_steps=QUICK_RUN["steps"],
-        per_device_train_batch_size=QUICK_RUN["micro_batch"],
-        gradient_accumulation_steps=QUICK_RUN["batch"] // QUICK_RUN["micro_batch"],
+        max_steps=run["steps"],
+        per_device_train_batch_size=run["micro_batch"],
+        gradient_accumulation_steps=run["batch"] // run["micro_batch"],
         save_strategy="no",
         report_to="none",
-        disable_tqdm=True,
         use_cpu=env.device == "cpu",
         **QUICK_SETTINGS,
         **pick_precision(env)[0],
@@ -191,17 +218,22 @@ def fine_tuned_model_dir(env: Environment) -> tuple[Path, str]:
         return LESSON2_MODEL_DIR, "lesson 2's output (notebooks/outputs/smollm2-support-desk)"
     cached = cache_dir() / "models" / QUICK_MODEL_NAME
     shown = str(cached).replace(str(Path.home()), "~")
-    if (cached / "model.safetensors").exists():
+    # The run summary is written last: a cache without it was interrupted, and is trained again.
+    if (cached / RUN_SUMMARY_FILE).exists():
         return cached, f"the course cache ({shown}), trained earlier because lesson 2 had not run"
-    print(f"Lesson 2's model is not here: training its quick run now (about 5 minutes on a CPU), into {shown}")
+    print(f"Lesson 2's model is not here: training its quick run now (about 4 minutes on a CPU), into {shown}")
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
     use_training_template(tokenizer)
-    # Lesson 2 trains without the guidelines system prompt, and lesson 4 asks without it.
-    rows = load_support_desk("train").shuffle(seed=42).select(range(QUICK_RUN["train_rows"])).map(without_system_prompt)
+    train_rows, _ = lesson2_rows(QUICK_RUN["train_rows"], 0)
     trainer = SFTTrainer(
-        model=model, args=quick_fine_tune_config(env, cached / "run"), train_dataset=rows, processing_class=tokenizer
+        model=model,
+        args=dataclasses.replace(lesson2_config(env, cached / "run", QUICK_RUN), disable_tqdm=True),
+        train_dataset=train_rows,
+        processing_class=tokenizer,
     )
     trainer.remove_callback(PrinterCallback)
-    trainer.train()
+    with PeakMemory() as memory:
+        trainer.train()
     trainer.save_model(str(cached))
+    save_run_summary(run_summary(trainer, memory.mib), cached)
     return cached, f"the course cache ({shown}), trained just now because lesson 2 had not run"

@@ -209,3 +209,12 @@ def test_without_system_prompt_keeps_every_turn_but_the_guidelines():
     assert stripped == row["messages"][1:]
     assert without_system_prompt({"messages": stripped})["messages"] == stripped  # nothing else to drop
     validate_conversation(stripped)
+
+
+def test_lesson2_rows_are_the_shuffled_training_rows_and_first_validation_rows_without_system_prompt():
+    train, validation = data.lesson2_rows(8, 3)
+    expected_train = data.load_support_desk("train").shuffle(seed=42).select(range(8))
+    assert [row["id"] for row in train] == [row["id"] for row in expected_train]
+    assert [row["id"] for row in validation] == [row["id"] for row in data.load_support_desk("validation").select(range(3))]
+    for row, original in zip(train, expected_train):
+        assert row["messages"] == [message for message in original["messages"] if message["role"] != "system"]

@@ -1,14 +1,18 @@
-"""Tests for helpers.exercises.fine_tuning: lesson 2's checks (T4 settings, LoRA budget, LoRA on `trl sft`)."""
+"""Tests for helpers.exercises.fine_tuning: lessons 2 and 2b's checks (T4 settings, a cut run, LoRA budget, ranks, `trl sft`)."""
 
 import copy
+import dataclasses
 
+import pandas as pd
 import pytest
 from peft import LoraConfig, get_peft_model
 
 from helpers.exercises import fine_tuning as check
 from helpers.models import load_model_and_tokenizer, resolve_model
-from helpers.training import QUICK_SETTINGS
-from feedback_asserts import fails_with, not_attempted
+from helpers.data import lesson2_rows
+from helpers.environment import detect
+from helpers.training import QUICK_SETTINGS, lesson2_config
+from feedback_asserts import fails_with, not_attempted, passes
 
 T4_SETTINGS = {
     "output_dir": "outputs/t4",
@@ -55,9 +59,21 @@ def test_t4_misspelled_argument():
     fails_with(check.check_t4_settings(T4_SETTINGS | {"learnig_rate": 1e-4}), "has no argument 'learnig_rate'", "spelling")
 
 
-def test_t4_fp16_without_switching_bf16_off():
-    settings = {key: value for key, value in T4_SETTINGS.items() if key != "bf16"}
-    fails_with(check.check_t4_settings(settings), "bf16 is on", "unless you say otherwise", "bf16=False")
+def test_t4_minimal_answer_passes_and_leaves_bf16_off():
+    minimal = {"fp16": True, "assistant_only_loss": True, "report_to": "none"}
+    feedback = check.check_t4_settings(minimal)
+    assert feedback and "bf16=False" in feedback.message
+    config = check.t4_config(minimal)
+    assert (config.fp16, config.bf16, config.mixed_precision) == (True, False, "fp16")
+
+
+def test_t4_bf16_is_refused_as_on_a_t4():
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"bf16": True}), "bf16 is on", "you set bf16=True", "fp16=True")
+
+
+def test_t4_no_precision_leaves_trl_default_bf16_on():
+    settings = {key: value for key, value in T4_SETTINGS.items() if key not in ("fp16", "bf16")}
+    fails_with(check.check_t4_settings(settings), "bf16 is on", "unless fp16 is set")
 
 
 def test_t4_bf16_off_without_fp16_trains_in_float32():
@@ -71,7 +87,7 @@ def test_t4_without_assistant_only_loss():
 
 
 def test_t4_with_a_tracker():
-    fails_with(check.check_t4_settings(T4_SETTINGS | {"report_to": "wandb"}), "No tracker", 'report_to="none"')
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"report_to": "wandb"}), "A tracker is on", "wandb", 'report_to="none"')
 
 
 def test_t4_with_use_cpu():
@@ -204,3 +220,119 @@ def test_cli_without_assistant_only_loss(cli_settings):
 
 def test_cli_without_data(cli_settings):
     fails_with(check.check_lora_cli_settings(_without(cli_settings, "datasets")), "No training data")
+
+
+# ── train (lesson 2): a max_length that cuts the replies ─────────────────────────────────────────
+
+
+def _tiny_trainer(tokenizer, rows, tmp_path, steps=1, peft_config=None, **changes):
+    """An SFTTrainer around a tiny random Llama of the SmolLM2 vocabulary, trained for `steps` steps."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl import SFTTrainer
+
+    tiny = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1,
+    ))
+    args = dataclasses.replace(
+        lesson2_config(detect(), tmp_path), max_steps=steps, per_device_train_batch_size=2,
+        gradient_accumulation_steps=1, bf16=False, disable_tqdm=True, **changes,
+    )
+    trainer = SFTTrainer(model=tiny, args=args, train_dataset=rows, processing_class=copy.deepcopy(tokenizer),
+                         peft_config=peft_config)
+    if steps:
+        trainer.train()
+    return trainer
+
+
+@pytest.fixture(scope="module")
+def lesson_rows():
+    return lesson2_rows(4, 4)[0]
+
+
+def _replies(ended):
+    return pd.DataFrame({"reply": ["…"] * len(ended), "ended": ended})
+
+
+WHOLE = _replies([True] * 4)
+
+
+def test_cut_not_attempted():
+    not_attempted(check.check_cut_run(None, None, WHOLE))
+
+
+def test_cut_run_that_cuts_the_ends_and_never_stops_passes(training_tokenizer, lesson_rows, tmp_path):
+    trainer = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path, max_length=100)
+    feedback = check.check_cut_run(trainer, _replies([False] * 4), WHOLE)
+    passes(feedback)
+    assert "max_length=100 cut the end of the turn from 100% of the training rows" in feedback.message
+    assert "0 of your model's 4 replies ended" in feedback.message and "ended 4 of 4" in feedback.message
+
+
+def test_cut_run_whose_max_length_keeps_the_ends(training_tokenizer, lesson_rows, tmp_path):
+    trainer = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path, max_length=1024)
+    fails_with(check.check_cut_run(trainer, _replies([False] * 4), WHOLE), "kept the end of the turn in 100%", "left side of the histogram")
+
+
+def test_cut_run_whose_replies_still_end_was_trained_on_a_fine_tuned_model(training_tokenizer, lesson_rows, tmp_path):
+    trainer = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path, max_length=100)
+    fails_with(check.check_cut_run(trainer, _replies([True, True, True, False]), WHOLE), "3 of your model's 4 replies ended", "fresh base model")
+
+
+def test_cut_run_not_trained(training_tokenizer, lesson_rows, tmp_path):
+    trainer = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path, steps=0, max_length=100)
+    fails_with(check.check_cut_run(trainer, _replies([False] * 4), WHOLE), "has not trained yet", ".train()")
+
+
+def test_cut_run_with_scores_instead_of_replies(training_tokenizer, lesson_rows, tmp_path):
+    trainer = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path, max_length=100)
+    fails_with(check.check_cut_run(trainer, {"sign_off": 0.0}, WHOLE), "reply_table returns", "`ended` column")
+
+
+# ── train (lesson 2b): LoRA rank 4 against rank 32 ───────────────────────────────────────────────
+
+
+def _rank_trainer(tokenizer, rows, tmp_path, rank, steps=1):
+    lora = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules="all-linear", task_type="CAUSAL_LM")
+    return _tiny_trainer(tokenizer, rows, tmp_path / f"r{rank}", steps=steps, peft_config=lora, learning_rate=2e-3)
+
+
+@pytest.fixture(scope="module")
+def rank_runs(training_tokenizer, lesson_rows, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ranks")
+    trainers = {rank: _rank_trainer(training_tokenizer, lesson_rows, folder, rank) for rank in (4, 32)}
+    return trainers, {rank: trainer.evaluate(eval_dataset=lesson_rows) for rank, trainer in trainers.items()}
+
+
+def test_ranks_not_attempted():
+    not_attempted(check.check_rank_runs(None, None))
+
+
+def test_ranks_compared(rank_runs):
+    trainers, metrics = rank_runs
+    feedback = check.check_rank_runs(trainers, metrics)
+    passes(feedback)
+    trained = {rank: sum(p.numel() for p in t.model.parameters() if p.requires_grad) / 1e6 for rank, t in trainers.items()}
+    assert f"Rank 4 trained {trained[4]:.2f}M parameters, rank 32 {trained[32]:.2f}M (8 times as many)" in feedback.message
+    assert f"{metrics[4]['eval_loss']:.3f} against {metrics[32]['eval_loss']:.3f}" in feedback.message
+
+
+def test_ranks_swapped(rank_runs):
+    trainers, metrics = rank_runs
+    fails_with(check.check_rank_runs({4: trainers[32], 32: trainers[4]}, metrics), "The trainer under 4 trains rank 32", "r=4")
+
+
+def test_ranks_without_evaluation(rank_runs):
+    trainers, metrics = rank_runs
+    fails_with(check.check_rank_runs(trainers, {4: metrics[4], 32: {"train_loss": 1.0}}), "rank-32 metrics have no eval_loss")
+
+
+def test_ranks_full_fine_tuning_is_not_an_adapter(training_tokenizer, lesson_rows, tmp_path, rank_runs):
+    trainers, metrics = rank_runs
+    full = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path)
+    fails_with(check.check_rank_runs({4: trainers[4], 32: full}, metrics), "trains no LoRA adapter", "r=32")
+
+
+def test_ranks_not_keyed_by_rank(rank_runs):
+    trainers, metrics = rank_runs
+    fails_with(check.check_rank_runs(list(trainers.values()), metrics), "keyed by the ranks")

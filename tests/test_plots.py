@@ -5,7 +5,7 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from helpers.plots import criteria_bars, run_comparison, token_count_histogram, validation_curves
+from helpers.plots import batch_layouts, criteria_bars, run_comparison, token_count_histogram, validation_curves
 
 
 def test_token_count_histogram_draws_two_labelled_histograms():
@@ -139,3 +139,20 @@ def test_run_comparison_unknown_metric_lists_the_known_ones():
 def test_run_comparison_of_an_empty_table():
     with pytest.raises(ValueError, match="the logged metrics are: none"):
         run_comparison(RUNS.iloc[0:0], "train/loss")
+
+
+def test_token_count_histogram_marks_max_length_and_counts_what_it_cuts():
+    axes = token_count_histogram([120, 150, 300], [40, 55, 90], max_length=140).axes[0]
+    assert [line.get_xdata()[0] for line in axes.get_lines()] == [140]
+    assert "max_length=140 (2 cut)" in [text.get_text() for text in axes.get_legend().get_texts()]
+
+
+def test_batch_layouts_shows_the_padding_the_packed_row_and_block_diagonal_attention():
+    figure = batch_layouts([3, 5, 2])
+    padded, packed, attention = figure.axes
+    assert padded.get_title() == "padded batch: 3 rows × 5 tokens, 5 of them padding"
+    assert packed.get_title() == "packed / padding-free: 1 row × 10 tokens, no padding"
+    allowed = attention.get_images()[0].get_array()
+    # Token 3 (the first of conversation 2) sees itself only; the last token sees its own conversation's two.
+    assert allowed[3].tolist() == [False, False, False, True] + [False] * 6
+    assert allowed[9].tolist() == [False] * 8 + [True, True]

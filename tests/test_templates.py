@@ -22,6 +22,7 @@ from helpers.templates import (
     family_trained_tokens,
     render_family,
     trained_tokens,
+    training_row_view,
     trl_chat_template,
     use_training_template,
 )
@@ -496,3 +497,22 @@ def test_token_view_shows_its_note_in_html_and_text(view):
     view.note = "SmolLM2's <tokens>"
     assert "SmolLM2&#x27;s &lt;tokens&gt;" in view._repr_html_()
     assert repr(view).splitlines()[1] == "(SmolLM2's <tokens>)"
+
+
+def test_training_row_view_shows_what_sfttrainer_trains_on(training_tokenizer, support_desk, tmp_path):
+    # The row SFTTrainer prepares carries labels (-100 where the loss ignores a token); the view marks the
+    # same tokens as lesson 1's trained_tokens does from the template's {% generation %} markers.
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    tiny = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(training_tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1,
+    ))
+    rows = support_desk["train"].select(range(2))
+    config = SFTConfig(output_dir=str(tmp_path), assistant_only_loss=True, use_cpu=True, bf16=False, report_to="none")
+    prepared = SFTTrainer(model=tiny, args=config, train_dataset=rows, processing_class=copy.deepcopy(training_tokenizer))
+    for row, messages in zip(prepared.train_dataset, rows["messages"]):
+        view = training_row_view(training_tokenizer, row)
+        assert view.trained == trained_tokens(training_tokenizer, messages).trained
+        assert view.n_trained == sum(label != -100 for label in row["labels"]) > 0

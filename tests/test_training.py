@@ -22,8 +22,9 @@ from helpers.models import resolve_model
 from helpers.templates import TRAINING_CHAT_TEMPLATE
 from helpers import training
 from helpers.training import (
-    QUICK_RUN, QUICK_SETTINGS, PeakMemory, fine_tuned_model_dir, losses, pick_precision, quick_fine_tune_config,
-    run_summary, training_speed, trl_cli_settings, write_trl_cli_files,
+    QUICK_RUN, QUICK_SETTINGS, PeakMemory, fine_tuned_model_dir, losses, pick_precision, lesson2_config,
+    read_run_summary, run_summary, save_run_summary, training_speed, trl_cli_settings, without_autocast,
+    write_trl_cli_files,
 )
 from hardware import MACHINES, pretend
 
@@ -86,7 +87,7 @@ def test_lesson_2s_config_gets_the_precision_the_hardware_supports(monkeypatch, 
         # is_torch_bf16_gpu_available(): "Your setup doesn't support bf16/gpu". This machine has no GPU.
         # fp16 needs no such help: TrainingArguments checks it against nothing but bf16.
         monkeypatch.setattr(transformers.training_args, "is_torch_bf16_gpu_available", lambda: True)
-    config = quick_fine_tune_config(env, tmp_path)
+    config = lesson2_config(env, tmp_path)
     assert (config.bf16, config.fp16) == (bf16, fp16)
     assert config.mixed_precision == ("fp16" if fp16 else "bf16" if bf16 else "no")
     assert config.use_cpu == (env.device == "cpu")
@@ -247,23 +248,28 @@ def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_d
         )
 
 
-def test_run_summary_is_one_column_of_the_comparison_table():
+def test_run_summary_reads_a_runs_costs():
     parameters = [torch.nn.Parameter(torch.zeros(2_000_000)), torch.nn.Parameter(torch.zeros(1_000_000), requires_grad=False)]
     model = SimpleNamespace(parameters=lambda: iter(parameters))
     state = SimpleNamespace(log_history=[
         {"loss": 2.0, "num_tokens": 100, "step": 1}, {"loss": 1.0, "num_tokens": 200, "step": 2}, {"train_runtime": 4.0},
     ])
-    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0,
-                          scores={"format": 0.75, "content": 0.5, "overall": 0.7})
+    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0)
     assert summary == {
         "trainable parameters (M)": 2.0,
         "training seconds": 4.0,
         "tokens per second": 50.0,
         "peak memory added (MiB)": 512.0,
         "final training loss": 1.0,
-        "format (all five checks)": 0.75,
-        "content (category and policy right)": 0.5,
     }
+
+
+def test_run_summary_is_read_back_as_saved(tmp_path):
+    summary = {"trainable parameters (M)": 2.0, "training seconds": 4.5}
+    save_run_summary(summary, tmp_path)
+    assert read_run_summary(tmp_path) == summary
+    with pytest.raises(FileNotFoundError, match="Run lesson 2 again"):
+        read_run_summary(tmp_path / "elsewhere")
 
 
 # ── lesson 2's model for later lessons ────────────────────────────────────────────────────────────
@@ -288,6 +294,22 @@ def _lesson2_settings() -> tuple[dict, dict]:
     return run, config
 
 
+def _run_profiles(path: Path) -> dict:
+    """Return the notebook's RUN profile table ({"quick": {...}, "lesson": {...}, "demo": {...}}), read from its code."""
+    import ast
+
+    for cell in json.loads(path.read_text())["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("RUN = {"):
+            return ast.literal_eval(source[len("RUN = "):source.rindex("[env.profile]")])
+    raise AssertionError(f"{path.name} has no RUN cell")
+
+
+def test_lesson_2b_trains_as_lesson_2_in_every_profile():
+    # Lesson 2b's LoRA run is compared with lesson 2's model: same rows, steps and batches.
+    assert _run_profiles(LESSON2.with_name("02b_lora_and_adapters.ipynb")) == _run_profiles(LESSON2)
+
+
 # A CPU without bf16, so the quick run trains in float32 wherever the test runs.
 CPU_ENV = _env("cpu", "CPU", False)
 
@@ -299,7 +321,7 @@ def test_quick_recipe_is_lesson_2s():
 
 
 def test_quick_config_accumulates_to_the_quick_batch(tmp_path):
-    config = quick_fine_tune_config(CPU_ENV, tmp_path)
+    config = lesson2_config(CPU_ENV, tmp_path)
     assert config.per_device_train_batch_size * config.gradient_accumulation_steps == QUICK_RUN["batch"]
     assert config.use_cpu and config.report_to in ("none", ["none"], [])
 
@@ -318,6 +340,7 @@ def test_fine_tuned_model_is_trained_once_then_cached(tmp_path, monkeypatch, cap
     folder, origin = fine_tuned_model_dir(CPU_ENV)
     assert "trained just now" in origin and "training its quick run now" in capsys.readouterr().out
     assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
+    assert read_run_summary(folder)["trainable parameters (M)"] > 100  # every weight: full fine-tuning
     # Lesson 4 generates with it: it must stop at the end of the turn on its own, as lesson 2's model does.
     assert 2 in json.loads((folder / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
     again, origin = fine_tuned_model_dir(CPU_ENV)
@@ -332,7 +355,7 @@ def _saved_then_reloaded(model, tokenizer, support_desk, folder, **config_overri
     from transformers import AutoModelForCausalLM
     from trl import SFTTrainer
 
-    args = quick_fine_tune_config(CPU_ENV, folder / "run")
+    args = lesson2_config(CPU_ENV, folder / "run")
     args = dataclasses.replace(args, **config_overrides) if config_overrides else args
     trainer = SFTTrainer(model=model, args=args, train_dataset=support_desk["train"].select(range(2)),
                          processing_class=tokenizer)
@@ -367,3 +390,28 @@ def test_without_eos_token_a_saved_base_model_runs_on(turn_model, base_tokenizer
 
     reloaded = _saved_then_reloaded(turn_model, base_tokenizer, support_desk, tmp_path, eos_token=None)
     assert _bare_reply(reloaded, base_tokenizer) == REPLY + END_OF_TURN + RUN_ON * 4
+
+
+def test_without_autocast_gives_back_the_forward_of_before_training(training_tokenizer, support_desk, tmp_path):
+    # Mixed-precision training leaves torch.autocast on the model's forward; a reloaded copy computes
+    # in float32. without_autocast makes the trained model compute as the reloaded copy will.
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl import SFTTrainer
+
+    tiny = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(training_tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1,
+    ))
+    args = dataclasses.replace(lesson2_config(CPU_ENV, tmp_path), max_steps=1, per_device_train_batch_size=2,
+                               bf16=True, disable_tqdm=True)  # bf16 autocast works on any CPU, if slowly
+    trainer = SFTTrainer(model=tiny, args=args, train_dataset=support_desk["train"].select(range(2)),
+                         processing_class=copy.deepcopy(training_tokenizer))
+    trainer.train()
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        in_training_precision = tiny(input_ids=ids).logits
+        reference = LlamaForCausalLM.forward(tiny, input_ids=ids).logits  # the class's own forward, never wrapped
+        model = without_autocast(trainer)
+        unwrapped = model(input_ids=ids).logits
+    assert model is tiny
+    assert torch.equal(unwrapped, reference) and not torch.equal(in_training_precision, reference)

@@ -1,15 +1,19 @@
-"""Checks for lesson 2's exercises (supervised fine-tuning)."""
+"""Checks for the exercises of lessons 2 and 2b (supervised fine-tuning; LoRA and adapters)."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from unittest import mock
+
+import pandas as pd
 import torch
 from peft import LoraConfig, get_peft_model
-from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
+from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 
 from helpers.exercises import Feedback, failed, not_attempted, passed
 from helpers.models import load_model_and_tokenizer
+from helpers.templates import END_OF_TURN
 from helpers.training import QUICK_SETTINGS
 
 # Arguments renamed across TRL/transformers releases: the old name, and what replaced it.
@@ -31,8 +35,19 @@ def unknown_argument(settings: dict) -> Feedback | None:
     return None
 
 
+def t4_config(settings: dict) -> SFTConfig:
+    """Return the SFTConfig TRL builds from settings on a Colab T4 (CUDA present, no bf16), on any machine."""
+    # transformers refuses bf16 where the GPU lacks it; pretending to be a T4 gives the learner the
+    # same verdict on a CPU as in Colab. fp16 needs no GPU to be configured, only to train.
+    with (
+        mock.patch("transformers.training_args.is_torch_cuda_available", return_value=True),
+        mock.patch("transformers.training_args.is_torch_bf16_gpu_available", return_value=False),
+    ):
+        return SFTConfig(**settings)
+
+
 def check_t4_settings(settings: dict | None) -> Feedback:
-    """Return Feedback, truthy when settings are SFTConfig arguments fit for a Colab T4 (easy)."""
+    """Return Feedback, truthy when settings build an SFTConfig fit for a Colab T4 (easy)."""
     if settings is None:
         return not_attempted("a dict of SFTConfig arguments")
     if not isinstance(settings, dict):
@@ -40,20 +55,28 @@ def check_t4_settings(settings: dict | None) -> Feedback:
     unknown = unknown_argument(settings)
     if unknown is not None:
         return unknown
-    if settings.get("bf16", True):
-        return failed(
-            "bf16 is on (TRL's SFTConfig turns it on unless you say otherwise), and a T4 has no bf16.",
-            "set bf16=False explicitly.",
-        )
-    if not settings.get("fp16"):
+    try:
+        config = t4_config(settings)
+    except ValueError as error:
+        if "bf16" in str(error):
+            why = "you set bf16=True" if settings.get("bf16") else "TRL's SFTConfig turns it on unless fp16 is set"
+            return failed(
+                f"bf16 is on ({why}), and a T4 has no bf16: the config is refused there.",
+                "fp16=True: TRL then leaves bf16 off (no need to write bf16=False).",
+            )
+        return failed(f"SFTConfig refused the settings: {error}")
+    if not config.fp16:
         return failed("The T4 would train in float32: slower and twice the memory.", "fp16=True uses its half precision.")
-    if not settings.get("assistant_only_loss"):
+    if not config.assistant_only_loss:
         return failed("The run would learn the guidelines and questions too.", "assistant_only_loss=True.")
-    if settings.get("report_to", "none") not in ("none", ["none"], []):
-        return failed("No tracker should be on unless the learner opts in.", 'report_to="none".')
-    if settings.get("use_cpu"):
+    if config.report_to:
+        return failed(f"A tracker is on ({config.report_to}); none should be unless the learner opts in.", 'report_to="none".')
+    if config.use_cpu:
         return failed("use_cpu=True would leave the T4 idle.", "drop use_cpu (or set it to False).")
-    return passed("A T4-ready config: fp16 mixed precision, no bf16, assistant-only loss, no tracker.")
+    return passed(
+        f"A T4-ready config, as TRL built it: fp16={config.fp16}, bf16={config.bf16} "
+        f"(mixed precision {config.mixed_precision!r}), assistant-only loss, no tracker."
+    )
 
 
 def _trainable_percent(lora: LoraConfig) -> float:
@@ -124,3 +147,77 @@ def check_lora_cli_settings(settings: dict | None) -> Feedback:
             "copy the LoRA run's learning rate.",
         )
     return passed("TRL's parser reads a LoRA run: rank 16, alpha 32, all linear layers, assistant-only loss.")
+
+
+def check_cut_run(trainer: SFTTrainer | None, replies: pd.DataFrame | None, whole_replies: pd.DataFrame) -> Feedback:
+    """Return Feedback on a run whose max_length cut the replies: how many rows lost their end, how many replies still end (train)."""
+    if trainer is None or replies is None:
+        return not_attempted("your trained SFTTrainer and reply_table's table of its replies")
+    if not isinstance(trainer, SFTTrainer):
+        return failed(f"Expected an SFTTrainer, got {type(trainer).__name__}.")
+    if not isinstance(replies, pd.DataFrame) or "ended" not in replies:
+        return failed("Expected the table that reply_table returns (it has an `ended` column).", "reply_table(model, tokenizer, rows).")
+    if trainer.state.global_step == 0:
+        return failed("The trainer has not trained yet.", "call cut_trainer.train() before generating.")
+    end_of_turn = trainer.processing_class.convert_tokens_to_ids(END_OF_TURN)
+    rows = trainer.train_dataset
+    cut = sum(end_of_turn not in row["labels"] for row in rows) / len(rows)
+    max_length = trainer.args.max_length
+    if cut < 0.5:
+        return failed(
+            f"max_length={max_length} kept the end of the turn in {1 - cut:.0%} of the training rows: it cuts too little.",
+            "pick a max_length from the left side of the histogram, below most conversations' length.",
+        )
+    what = (
+        f"max_length={max_length} cut the end of the turn from {cut:.0%} of the training rows. "
+        f"{replies['ended'].sum()} of your model's {len(replies)} replies ended by themselves; "
+        f"this lesson's model, trained on whole replies, ended {whole_replies['ended'].sum()} of {len(whole_replies)}."
+    )
+    if replies["ended"].mean() >= 0.5:
+        return failed(what, "train a fresh base model (load_model_and_tokenizer), not the one this lesson already fine-tuned.")
+    return passed(
+        what + " A model learns what its labels show: cut off the end of every reply, and it never learns to stop."
+    )
+
+
+def _lora_rank(trainer: SFTTrainer) -> int | None:
+    config = getattr(trainer.model, "peft_config", {}).get("default")
+    return getattr(config, "r", None)
+
+
+def check_rank_runs(trainers: dict | None, metrics: dict | None) -> Feedback:
+    """Return Feedback comparing two trained LoRA runs of rank 4 and 32: parameters trained and validation loss (train)."""
+    if trainers is None or metrics is None:
+        return not_attempted("{4: trainer, 32: trainer} and {4: metrics, 32: metrics}")
+    if not isinstance(trainers, dict) or not isinstance(metrics, dict) or set(trainers) != {4, 32} or set(metrics) != {4, 32}:
+        return failed("Expected two dicts keyed by the ranks, 4 and 32.", "{4: ..., 32: ...}.")
+    for rank, trainer in trainers.items():
+        if not isinstance(trainer, SFTTrainer):
+            return failed(f"rank {rank}: expected an SFTTrainer, got {type(trainer).__name__}.")
+        if _lora_rank(trainer) != rank:
+            return failed(
+                f"The trainer under {rank} trains {'no LoRA adapter' if _lora_rank(trainer) is None else f'rank {_lora_rank(trainer)}'}.",
+                f"peft_config=LoraConfig(r={rank}, lora_alpha={2 * rank}, ...).",
+            )
+        if trainer.state.global_step == 0:
+            return failed(f"The rank-{rank} trainer has not trained yet.", "call .train() on it.")
+        if "eval_loss" not in metrics[rank]:
+            return failed(f"The rank-{rank} metrics have no eval_loss.", "pass what trainer.evaluate(eval_dataset=...) returns.")
+    if trainers[4].state.global_step != trainers[32].state.global_step:
+        return failed("The two runs trained for different numbers of steps: the comparison would not be fair.")
+    if trainers[4].model is trainers[32].model or trainers[4].model.base_model.model is trainers[32].model.base_model.model:
+        return failed("Both adapters sit on the same model object.", "load a fresh base model for each run.")
+    trained = {
+        rank: sum(p.numel() for p in trainer.model.parameters() if p.requires_grad) / 1e6 for rank, trainer in trainers.items()
+    }
+    losses = {rank: metrics[rank]["eval_loss"] for rank in (4, 32)}
+    gap = losses[4] - losses[32]
+    verdict = (
+        "about the same validation loss: with this little data, the rank was not what limited the adapter"
+        if abs(gap) < 0.05
+        else f"rank {32 if gap > 0 else 4} reached a lower validation loss, by {abs(gap):.2f}"
+    )
+    return passed(
+        f"Rank 4 trained {trained[4]:.2f}M parameters, rank 32 {trained[32]:.2f}M ({trained[32] / trained[4]:.0f} times as many). "
+        f"Validation loss: {losses[4]:.3f} against {losses[32]:.3f}, {verdict}."
+    )
