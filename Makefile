@@ -37,7 +37,7 @@ lab: setup
 test: setup browser
 	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Lessons 2 to 4 in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
+# Lessons 2, 2b, 3 and 4 in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
 # and scores per notebook (scripts/test_gpu.py). Without a CUDA GPU it stops at once and says so.
 test-gpu: setup
 	$(GPU_OFFLINE) SFT_COURSE_PROFILE=lesson $(BIN)/python scripts/test_gpu.py $(GPU_NOTEBOOKS)

@@ -1,6 +1,6 @@
 """Run lessons 2 to 4 in the `lesson` profile on a CUDA GPU, with their asserts; report time, GPU memory and scores.
 
-Usage: make test-gpu                       (lessons 2, 3 and 4, offline, SFT_COURSE_PROFILE=lesson)
+Usage: make test-gpu                       (lessons 2, 2b, 3 and 4, offline, SFT_COURSE_PROFILE=lesson)
        make test-gpu GPU_NOTEBOOKS=notebooks/03_validation_monitoring.ipynb
 
 Each notebook runs top to bottom in a fresh kernel, in notebooks/, as a learner's "Run all" would:
@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = ("02_*.ipynb", "03_*.ipynb", "04_*.ipynb")
+LESSONS = ("02_*.ipynb", "02b_*.ipynb", "03_*.ipynb", "04_*.ipynb")
 
 # Run first, in the notebook's kernel: keep the peak that lesson 2's PeakMemory resets, so the
 # report gives the whole notebook's peak.
