@@ -18,7 +18,7 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_P
 GPU_OFFLINE := $(filter-out CUDA_VISIBLE_DEVICES=,$(OFFLINE))
 GPU_NOTEBOOKS ?=
 
-.PHONY: setup lab test test-gpu notebooks data clean browser
+.PHONY: setup lab test test-fast test-gpu notebooks data clean browser
 
 setup: $(STAMP)
 
@@ -35,7 +35,13 @@ lab: setup
 	JUPYTER_PLATFORM_DIRS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup browser
+	$(BIN)/ruff check .
 	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit loop: lint and the unit tests, without the notebooks (nbval) and the tests marked slow.
+test-fast: setup
+	$(BIN)/ruff check .
+	$(OFFLINE) $(BIN)/python -m pytest tests -o addopts= -m "not slow" $(PYTEST_ARGS)
 
 # Lessons 2, 2b, 3 and 4 in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
 # and scores per notebook (scripts/test_gpu.py). Without a CUDA GPU it stops at once and says so.
@@ -58,9 +64,9 @@ data: setup
 	$(BIN)/python scripts/make_support_desk_data.py
 
 # Remove what the lessons wrote: training outputs, checkpoints, trackio runs, and lesson 2's model
-# cached for lesson 4. The converted offline SmolLM2 stays (rebuilding it takes a while and it is
+# cached for lessons 2b and 4. The converted offline SmolLM2 stays (rebuilding it takes a while and it is
 # not a lesson's result); delete $${SFT_COURSE_CACHE:-~/.cache/sft-course} to remove it as well.
 CACHE := $(or $(SFT_COURSE_CACHE),$(HOME)/.cache/sft-course)
 clean:
 	rm -rf notebooks/outputs notebooks/solutions/outputs
-	rm -rf "$(CACHE)/models/smollm2-support-desk-quick"
+	rm -rf "$(CACHE)"/models/smollm2-support-desk-*

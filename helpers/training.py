@@ -1,23 +1,25 @@
-"""Training plumbing for the lessons: precision from the hardware, speed and memory, TRL command-line files, and lesson 2's model for later lessons."""
+"""Training plumbing for the lessons: precision from the hardware, speed and memory, TRL command-line files,
+and lesson 2's model for later lessons."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import threading
 from pathlib import Path
 
 import psutil
 import torch
 import yaml
-from peft import LoraConfig
 from datasets import Dataset
+from peft import LoraConfig
 from transformers import PreTrainedModel, PrinterCallback, Trainer
 from trl import SFTConfig, SFTTrainer
 
 from helpers.data import lesson2_rows, write_jsonl
 from helpers.environment import Environment
-from helpers.models import cache_dir, load_model_and_tokenizer
+from helpers.models import cache_dir, load_model_and_tokenizer, staged_folder
 from helpers.templates import END_OF_TURN, TRAINING_CHAT_TEMPLATE, use_training_template
 
 
@@ -178,7 +180,7 @@ def write_trl_cli_files(
 # Where lesson 2 saves its fully fine-tuned model (its notebook runs in notebooks/), and where the
 # course caches a stand-in when lesson 2 has not run.
 LESSON2_MODEL_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "outputs" / "smollm2-support-desk"
-QUICK_MODEL_NAME = "smollm2-support-desk-quick"
+CACHED_MODEL_PREFIX = "smollm2-support-desk"  # then "-<rows>-rows", one folder per size of lesson 2's run
 # Lesson 2's quick profile, as its RUN and SFTConfig cells set it (tests/test_training.py checks they agree).
 QUICK_RUN = {"train_rows": 240, "steps": 60, "batch": 4, "micro_batch": 4}
 QUICK_SETTINGS = {
@@ -212,28 +214,34 @@ def lesson2_config(env: Environment, output_dir: str | Path, run: dict | None = 
     )
 
 
-def fine_tuned_model_dir(env: Environment) -> tuple[Path, str]:
-    """Return the folder of lesson 2's fine-tuned model and where it came from, training and caching it if absent."""
+def fine_tuned_model_dir(env: Environment, run: dict | None = None) -> tuple[Path, str]:
+    """Return the folder of lesson 2's model and where it came from, training its run (QUICK_RUN unless given) into a cache if absent."""
     if (LESSON2_MODEL_DIR / "model.safetensors").exists():
         return LESSON2_MODEL_DIR, "lesson 2's output (notebooks/outputs/smollm2-support-desk)"
-    cached = cache_dir() / "models" / QUICK_MODEL_NAME
+    run = run or QUICK_RUN
+    cached = cache_dir() / "models" / f"{CACHED_MODEL_PREFIX}-{run['train_rows']}-rows"
     shown = str(cached).replace(str(Path.home()), "~")
-    # The run summary is written last: a cache without it was interrupted, and is trained again.
     if (cached / RUN_SUMMARY_FILE).exists():
         return cached, f"the course cache ({shown}), trained earlier because lesson 2 had not run"
-    print(f"Lesson 2's model is not here: training its quick run now (about 4 minutes on a CPU), into {shown}")
+    print(
+        f"Lesson 2's model is not here: training its run now ({run['steps']} steps of {run['batch']} conversations; "
+        f"about 4 minutes on a CPU in the quick profile), into {shown}"
+    )
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
     use_training_template(tokenizer)
-    train_rows, _ = lesson2_rows(QUICK_RUN["train_rows"], 0)
-    trainer = SFTTrainer(
-        model=model,
-        args=dataclasses.replace(lesson2_config(env, cached / "run", QUICK_RUN), disable_tqdm=True),
-        train_dataset=train_rows,
-        processing_class=tokenizer,
-    )
-    trainer.remove_callback(PrinterCallback)
-    with PeakMemory() as memory:
-        trainer.train()
-    trainer.save_model(str(cached))
-    save_run_summary(run_summary(trainer, memory.mib), cached)
+    train_rows, _ = lesson2_rows(run["train_rows"], 0)
+    shutil.rmtree(cached, ignore_errors=True)  # a cache from before run summaries were saved
+    with staged_folder(cached) as staging:
+        trainer = SFTTrainer(
+            model=model,
+            args=dataclasses.replace(lesson2_config(env, staging / "run", run), disable_tqdm=True),
+            train_dataset=train_rows,
+            processing_class=tokenizer,
+        )
+        trainer.remove_callback(PrinterCallback)
+        with PeakMemory() as memory:
+            trainer.train()
+        trainer.save_model(str(staging))
+        save_run_summary(run_summary(trainer, memory.mib), staging)
+        shutil.rmtree(staging / "run", ignore_errors=True)
     return cached, f"the course cache ({shown}), trained just now because lesson 2 had not run"

@@ -5,14 +5,14 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from feedback_asserts import fails_with, not_attempted, passes
 from peft import LoraConfig, get_peft_model
 
-from helpers.exercises import fine_tuning as check
-from helpers.models import load_model_and_tokenizer, resolve_model
 from helpers.data import lesson2_rows
 from helpers.environment import detect
+from helpers.exercises import fine_tuning as check
+from helpers.models import resolve_model
 from helpers.training import QUICK_SETTINGS, lesson2_config
-from feedback_asserts import fails_with, not_attempted, passes
 
 T4_SETTINGS = {
     "output_dir": "outputs/t4",
@@ -67,8 +67,12 @@ def test_t4_minimal_answer_passes_and_leaves_bf16_off():
     assert (config.fp16, config.bf16, config.mixed_precision) == (True, False, "fp16")
 
 
-def test_t4_bf16_is_refused_as_on_a_t4():
-    fails_with(check.check_t4_settings(T4_SETTINGS | {"bf16": True}), "bf16 is on", "you set bf16=True", "fp16=True")
+def test_t4_bf16_is_emulated_on_a_t4():
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"fp16": False, "bf16": True}), "bf16 is on", "you set bf16=True", "emulate")
+
+
+def test_t4_both_half_precisions_are_refused_by_trl():
+    fails_with(check.check_t4_settings(T4_SETTINGS | {"bf16": True}), "SFTConfig refused", "At most one of fp16 and bf16")
 
 
 def test_t4_no_precision_leaves_trl_default_bf16_on():
@@ -98,10 +102,9 @@ def test_t4_with_use_cpu():
 
 
 @pytest.fixture(scope="module")
-def true_percent():
+def true_percent(base_model_and_tokenizer):
     """The trainable percentage of the rank-8 attention-only adapter, computed independently of the check."""
-    model, _ = load_model_and_tokenizer("base", verbose=False)
-    peft_model = get_peft_model(model, _small_lora())
+    peft_model = get_peft_model(copy.deepcopy(base_model_and_tokenizer[0]), _small_lora())
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     return 100 * trainable / sum(p.numel() for p in peft_model.parameters())
 
@@ -164,6 +167,7 @@ def cli_settings(tmp_path):
         "learning_rate": 1e-3,
         "max_steps": 14,
         "assistant_only_loss": True,
+        "eos_token": "<|im_end|>",
         "use_peft": True,
         "lora_r": 16,
         "lora_alpha": 32,
@@ -276,7 +280,8 @@ def test_cut_run_whose_max_length_keeps_the_ends(training_tokenizer, lesson_rows
 
 def test_cut_run_whose_replies_still_end_was_trained_on_a_fine_tuned_model(training_tokenizer, lesson_rows, tmp_path):
     trainer = _tiny_trainer(training_tokenizer, lesson_rows, tmp_path, max_length=100)
-    fails_with(check.check_cut_run(trainer, _replies([True, True, True, False]), WHOLE), "3 of your model's 4 replies ended", "fresh base model")
+    feedback = check.check_cut_run(trainer, _replies([True, True, True, False]), WHOLE)
+    fails_with(feedback, "3 of your model's 4 replies ended", "fresh base model")
 
 
 def test_cut_run_not_trained(training_tokenizer, lesson_rows, tmp_path):
@@ -336,3 +341,8 @@ def test_ranks_full_fine_tuning_is_not_an_adapter(training_tokenizer, lesson_row
 def test_ranks_not_keyed_by_rank(rank_runs):
     trainers, metrics = rank_runs
     fails_with(check.check_rank_runs(list(trainers.values()), metrics), "keyed by the ranks")
+
+
+def test_cli_without_the_end_of_turn_token(cli_settings):
+    feedback = check.check_lora_cli_settings(_without(cli_settings, "eos_token"))
+    fails_with(feedback, "would not stop at the end of its turn", "eos_token: <|im_end|>")

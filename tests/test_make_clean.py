@@ -14,11 +14,13 @@ def test_make_clean_removes_lesson_outputs_and_keeps_the_converted_model(tmp_pat
         tmp_path / "notebooks/outputs/smollm2-support-desk/model.safetensors",
         tmp_path / "notebooks/outputs/trackio/sft-course-lesson-3.db",
         tmp_path / "notebooks/solutions/outputs/overfitting/checkpoint-1/optimizer.pt",
-        tmp_path / "cache/models/smollm2-support-desk-quick/model.safetensors",
+        tmp_path / "cache/models/smollm2-support-desk-240-rows/model.safetensors",
+        tmp_path / "cache/models/smollm2-support-desk-1000-rows/model.safetensors",
     ]
     converted = tmp_path / "cache/models/SmolLM2-135M-Instruct-from-gguf/model.safetensors"
+    stand_in = tmp_path / "cache/models/SmolLM2-135M-base-stand-in/model.safetensors"
     lesson = tmp_path / "notebooks/01_chat_templates.ipynb"
-    for path in written + [converted, lesson]:
+    for path in written + [converted, stand_in, lesson]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
 
@@ -26,4 +28,4 @@ def test_make_clean_removes_lesson_outputs_and_keeps_the_converted_model(tmp_pat
     subprocess.run(["make", "--silent", "clean"], cwd=tmp_path, env=environment, check=True)
 
     assert not any(path.exists() for path in written)
-    assert converted.exists() and lesson.exists()
+    assert converted.exists() and stand_in.exists() and lesson.exists()

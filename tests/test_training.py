@@ -14,19 +14,30 @@ import pytest
 import torch
 import transformers.training_args
 import yaml
+from hardware import MACHINES, pretend
 from peft import LoraConfig
 from trl import SFTConfig
 
+from helpers import training
 from helpers.environment import Environment, detect
 from helpers.models import resolve_model
 from helpers.templates import TRAINING_CHAT_TEMPLATE
-from helpers import training
 from helpers.training import (
-    QUICK_RUN, QUICK_SETTINGS, PeakMemory, fine_tuned_model_dir, losses, pick_precision, lesson2_config,
-    read_run_summary, run_summary, save_run_summary, training_speed, trl_cli_settings, without_autocast,
+    QUICK_RUN,
+    QUICK_SETTINGS,
+    PeakMemory,
+    fine_tuned_model_dir,
+    lesson2_config,
+    losses,
+    pick_precision,
+    read_run_summary,
+    run_summary,
+    save_run_summary,
+    training_speed,
+    trl_cli_settings,
+    without_autocast,
     write_trl_cli_files,
 )
-from hardware import MACHINES, pretend
 
 
 def _env(device, name, bf16):
@@ -207,6 +218,7 @@ def test_written_yaml_reads_back_as_the_settings(cli_files):
 # ── the real command line ─────────────────────────────────────────────────────────────────────────
 
 
+@pytest.mark.slow
 def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
     """The lesson's claim: `trl sft --config sft_run.yaml` trains this run (assistant-only loss included)."""
     config = SFTConfig(
@@ -333,18 +345,37 @@ def test_fine_tuned_model_prefers_lesson_2s_output(tmp_path, monkeypatch):
     assert folder == tmp_path and "lesson 2's output" in origin
 
 
+@pytest.mark.slow
 def test_fine_tuned_model_is_trained_once_then_cached(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path / "lesson-2-never-ran")
     monkeypatch.setattr(training, "cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "batch": 2, "micro_batch": 2})
     folder, origin = fine_tuned_model_dir(CPU_ENV)
-    assert "trained just now" in origin and "training its quick run now" in capsys.readouterr().out
+    assert "trained just now" in origin and "training its run now (1 steps of 2 conversations" in capsys.readouterr().out
     assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
     assert read_run_summary(folder)["trainable parameters (M)"] > 100  # every weight: full fine-tuning
     # Lesson 4 generates with it: it must stop at the end of the turn on its own, as lesson 2's model does.
     assert 2 in json.loads((folder / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
     again, origin = fine_tuned_model_dir(CPU_ENV)
     assert again == folder and "trained earlier" in origin
+
+
+@pytest.mark.slow
+def test_an_interrupted_cache_is_not_reused_and_the_next_call_rebuilds_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path / "lesson-2-never-ran")
+    monkeypatch.setattr(training, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "batch": 2, "micro_batch": 2})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C (or a full disk) in the middle of writing the cache
+
+    with monkeypatch.context() as during_the_save:
+        during_the_save.setattr(training, "save_run_summary", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            fine_tuned_model_dir(CPU_ENV)
+    assert list((tmp_path / "cache" / "models").iterdir()) == []  # no half-written cache, no staging folder
+    folder, origin = fine_tuned_model_dir(CPU_ENV)
+    assert "trained just now" in origin and read_run_summary(folder)["trainable parameters (M)"] > 100
 
 
 # ── The end of the turn: SFTConfig(eos_token=...) makes a trained model stop there on its own ──
@@ -374,7 +405,6 @@ def test_a_saved_model_stops_at_the_end_of_the_turn_with_a_bare_generate(
     turn_model, base_tokenizer, support_desk, tmp_path
 ):
     from conftest import REPLY
-
     from helpers.templates import END_OF_TURN
 
     reloaded = _saved_then_reloaded(turn_model, base_tokenizer, support_desk, tmp_path)
@@ -385,7 +415,6 @@ def test_a_saved_model_stops_at_the_end_of_the_turn_with_a_bare_generate(
 
 def test_without_eos_token_a_saved_base_model_runs_on(turn_model, base_tokenizer, support_desk, tmp_path):
     from conftest import REPLY, RUN_ON
-
     from helpers.templates import END_OF_TURN
 
     reloaded = _saved_then_reloaded(turn_model, base_tokenizer, support_desk, tmp_path, eos_token=None)

@@ -36,12 +36,13 @@ def unknown_argument(settings: dict) -> Feedback | None:
 
 
 def t4_config(settings: dict) -> SFTConfig:
-    """Return the SFTConfig TRL builds from settings on a Colab T4 (CUDA present, no bf16), on any machine."""
-    # transformers refuses bf16 where the GPU lacks it; pretending to be a T4 gives the learner the
-    # same verdict on a CPU as in Colab. fp16 needs no GPU to be configured, only to train.
+    """Return the SFTConfig TRL builds from settings on a Colab T4, on any machine."""
+    # On a T4, torch.cuda.is_bf16_supported() answers True (it counts emulated bf16), so transformers
+    # accepts bf16=True there and the run trains in slow emulated bf16. Pretending to be that GPU gives
+    # the learner TRL's own verdict on a CPU too. fp16 needs no GPU to be configured, only to train.
     with (
         mock.patch("transformers.training_args.is_torch_cuda_available", return_value=True),
-        mock.patch("transformers.training_args.is_torch_bf16_gpu_available", return_value=False),
+        mock.patch("transformers.training_args.is_torch_bf16_gpu_available", return_value=True),
     ):
         return SFTConfig(**settings)
 
@@ -58,13 +59,13 @@ def check_t4_settings(settings: dict | None) -> Feedback:
     try:
         config = t4_config(settings)
     except ValueError as error:
-        if "bf16" in str(error):
-            why = "you set bf16=True" if settings.get("bf16") else "TRL's SFTConfig turns it on unless fp16 is set"
-            return failed(
-                f"bf16 is on ({why}), and a T4 has no bf16: the config is refused there.",
-                "fp16=True: TRL then leaves bf16 off (no need to write bf16=False).",
-            )
         return failed(f"SFTConfig refused the settings: {error}")
+    if config.bf16:
+        why = "you set bf16=True" if settings.get("bf16") else "TRL's SFTConfig turns it on unless fp16 is set"
+        return failed(
+            f"bf16 is on ({why}). A T4 has no bf16 units: torch would emulate bf16, far slower than fp16.",
+            "fp16=True: TRL then leaves bf16 off (no need to write bf16=False).",
+        )
     if not config.fp16:
         return failed("The T4 would train in float32: slower and twice the memory.", "fp16=True uses its half precision.")
     if not config.assistant_only_loss:
@@ -138,6 +139,11 @@ def check_lora_cli_settings(settings: dict | None) -> Feedback:
         return failed(
             "Assistant-only loss needs both assistant_only_loss: true and the training-ready template.",
             "keep chat_template_path from the file above.",
+        )
+    if config.eos_token != END_OF_TURN:
+        return failed(
+            f"eos_token is {config.eos_token!r}: the trained model would not stop at the end of its turn (lesson 2, section 1).",
+            f"keep eos_token: {END_OF_TURN} from the file above.",
         )
     if not data.datasets or data.datasets[0].path != "json":
         return failed("No training data: trl sft needs a datasets entry.", "keep the datasets entry from outputs/cli/sft_run.yaml.")
