@@ -18,7 +18,7 @@ CHECKOUT = "/content/sft-course"  # where the set-up cell clones the course on C
 
 # Not installed on Colab: its own CUDA torch and its own notebook stack (replacing them breaks Colab's
 # front-end), and the tools only the course's tests use.
-NOT_ON_COLAB = ("torch", "ipykernel", "ipython", "ipywidgets", "jupyterlab", "nbclient", "nbformat", "nbval", "pytest", "selenium")
+NOT_ON_COLAB = ("torch", "ipykernel", "ipython", "ipywidgets", "jupyterlab", "nbclient", "nbformat", "nbval", "pytest", "selenium", "ruff")
 
 
 def colab_url(notebook: str) -> str:

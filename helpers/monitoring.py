@@ -113,6 +113,7 @@ class HouseStyleCheck(TrainerCallback):
 def tracked_runs(project: str) -> pd.DataFrame:
     """Return every scalar metric trackio logged in a project as a long table: run, step, metric, value."""
     import trackio
+
     # trackio's public Api lists runs but not their metrics; its own command line (`trackio get metric`)
     # reads them from the local store this way.
     from trackio.sqlite_storage import SQLiteStorage

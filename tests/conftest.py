@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from helpers.data import load_raw_qa, load_support_desk
-from helpers.models import load_tokenizer
+from helpers.models import load_model_and_tokenizer, load_tokenizer
 from helpers.templates import use_training_template
 
 
@@ -19,6 +19,22 @@ def tokenizer():
 def training_tokenizer(tokenizer):
     """A copy of the tokenizer with the course's training template installed, as the notebooks use it."""
     return use_training_template(copy.deepcopy(tokenizer))
+
+
+@pytest.fixture(scope="session")
+def instruct_model_and_tokenizer():
+    """SmolLM2-135M-Instruct (offline: the bundled one) and its tokenizer, loaded once. Do not train or change them."""
+    return load_model_and_tokenizer("instruct", verbose=False)
+
+
+@pytest.fixture(scope="session")
+def base_model_and_tokenizer():
+    """The base model (offline: the stand-in) in eval mode, its tokenizer with the training template, loaded once.
+
+    Shared by every test that only reads it: do not train, wrap or change it (copy.deepcopy it first).
+    """
+    model, tokenizer = load_model_and_tokenizer("base", verbose=False)
+    return model.eval(), use_training_template(tokenizer)
 
 
 @pytest.fixture(scope="session")

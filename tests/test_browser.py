@@ -360,6 +360,7 @@ def _wait(description: str, timeout: float, probe, interval: float = 0.5):
         time.sleep(interval)
 
 
+@pytest.mark.slow
 def test_lesson_1_runs_in_jupyterlab(lab_server, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from hardware import MACHINES, pretend
 
 from helpers import environment
 from helpers.environment import (
@@ -15,7 +16,6 @@ from helpers.environment import (
     summary,
     supports_bf16,
 )
-from hardware import MACHINES, pretend
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,7 @@ from helpers.evaluation import (
     multiple_choice_prompt,
     multiple_choice_table,
 )
-from helpers.models import load_model_and_tokenizer
-from helpers.templates import trained_tokens, use_training_template
+from helpers.templates import trained_tokens
 
 PARIS = [
     {"role": "user", "content": "What is the capital of France?"},
@@ -56,12 +55,6 @@ QUESTIONS = [MOUSE, TITANIC, LETTER]
 COLUMNS = ["id", "subject", "question", "answer", "predicted", "correct", "correct_norm", "margin"]
 
 
-@pytest.fixture(scope="module")
-def model_and_tokenizer():
-    model, tokenizer = load_model_and_tokenizer("base", verbose=False)
-    return model.eval(), use_training_template(tokenizer)
-
-
 def log_prob_of_token(model, ids, t):
     """log p(ids[t] | ids[:t]), from a forward pass over the prefix alone: no shifting to get wrong."""
     with torch.no_grad():
@@ -69,8 +62,8 @@ def log_prob_of_token(model, ids, t):
     return logits.log_softmax(-1)[ids[t]].item()
 
 
-def test_perplexity_matches_a_hand_computed_value(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_perplexity_matches_a_hand_computed_value(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
     encoded = tokenizer.apply_chat_template(PARIS, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
     ids, mask = encoded["input_ids"], encoded["assistant_masks"]
     scored = [t for t in range(len(ids)) if mask[t]]
@@ -79,8 +72,8 @@ def test_perplexity_matches_a_hand_computed_value(model_and_tokenizer):
     assert assistant_perplexity(model, tokenizer, [PARIS]) == pytest.approx(math.exp(nll), rel=1e-4)
 
 
-def test_perplexity_weights_conversations_by_their_assistant_tokens(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_perplexity_weights_conversations_by_their_assistant_tokens(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
     n = [trained_tokens(tokenizer, messages).n_trained for messages in (PARIS, PIRATE)]
     assert n[1] > n[0]  # the pirate's two replies are longer
     log_ppl = [math.log(assistant_perplexity(model, tokenizer, [messages])) for messages in (PARIS, PIRATE)]
@@ -88,19 +81,19 @@ def test_perplexity_weights_conversations_by_their_assistant_tokens(model_and_to
     assert assistant_perplexity(model, tokenizer, [PARIS, PIRATE]) == pytest.approx(expected, rel=1e-4)
 
 
-def test_batch_size_does_not_change_the_perplexity(model_and_tokenizer):
-    alone = assistant_perplexity(*model_and_tokenizer, CONVERSATIONS, batch_size=1)
-    batched = assistant_perplexity(*model_and_tokenizer, CONVERSATIONS, batch_size=3)
+def test_batch_size_does_not_change_the_perplexity(base_model_and_tokenizer):
+    alone = assistant_perplexity(*base_model_and_tokenizer, CONVERSATIONS, batch_size=1)
+    batched = assistant_perplexity(*base_model_and_tokenizer, CONVERSATIONS, batch_size=3)
     assert batched == pytest.approx(alone, rel=1e-4)
 
 
-def test_a_reply_the_model_expects_has_lower_perplexity_than_nonsense(model_and_tokenizer):
+def test_a_reply_the_model_expects_has_lower_perplexity_than_nonsense(base_model_and_tokenizer):
     nonsense = [PARIS[0], {"role": "assistant", "content": "Zebra quantum spoon seventeen."}]
-    assert assistant_perplexity(*model_and_tokenizer, [PARIS]) < assistant_perplexity(*model_and_tokenizer, [nonsense])
+    assert assistant_perplexity(*base_model_and_tokenizer, [PARIS]) < assistant_perplexity(*base_model_and_tokenizer, [nonsense])
 
 
-def test_perplexity_restores_training_mode(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_perplexity_restores_training_mode(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
     model.train()
     try:
         assistant_perplexity(model, tokenizer, [PARIS])
@@ -109,29 +102,29 @@ def test_perplexity_restores_training_mode(model_and_tokenizer):
         model.eval()
 
 
-def test_perplexity_needs_a_template_with_generation_markers(model_and_tokenizer, tokenizer):
+def test_perplexity_needs_a_template_with_generation_markers(base_model_and_tokenizer, tokenizer):
     with pytest.raises(ValueError, match=r"no \{% generation %\} markers.*use_training_template\(tokenizer\)"):
-        assistant_perplexity(model_and_tokenizer[0], tokenizer, [PARIS])
+        assistant_perplexity(base_model_and_tokenizer[0], tokenizer, [PARIS])
 
 
-def test_perplexity_rejects_nothing_to_score(model_and_tokenizer):
+def test_perplexity_rejects_nothing_to_score(base_model_and_tokenizer):
     with pytest.raises(ValueError, match="no conversations"):
-        assistant_perplexity(*model_and_tokenizer, [])
+        assistant_perplexity(*base_model_and_tokenizer, [])
     with pytest.raises(ValueError, match="no assistant tokens"):
-        assistant_perplexity(*model_and_tokenizer, [PARIS[:1]])
+        assistant_perplexity(*base_model_and_tokenizer, [PARIS[:1]])
 
 
-def test_continuation_logprobs_scores_only_the_continuation(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_continuation_logprobs_scores_only_the_continuation(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
     context, continuation = "The first three letters of the alphabet are A, B,", " C"
     ids = tokenizer(context)["input_ids"] + tokenizer(continuation, add_special_tokens=False)["input_ids"]
     expected = sum(log_prob_of_token(model, ids, t) for t in range(len(tokenizer(context)["input_ids"]), len(ids)))
     assert continuation_logprobs(model, tokenizer, [(context, continuation)]) == [pytest.approx(expected, abs=1e-4)]
 
 
-def test_the_obvious_continuation_is_the_most_likely(model_and_tokenizer):
+def test_the_obvious_continuation_is_the_most_likely(base_model_and_tokenizer):
     context = "The first three letters of the alphabet are A, B,"
-    scores = continuation_logprobs(*model_and_tokenizer, [(context, " C"), (context, " Z"), (context, " Q")])
+    scores = continuation_logprobs(*base_model_and_tokenizer, [(context, " C"), (context, " Z"), (context, " Q")])
     assert scores[0] > max(scores[1:])
     assert all(score < 0 for score in scores)  # log-probabilities
 
@@ -140,8 +133,8 @@ def test_multiple_choice_prompt_is_plain_text():
     assert multiple_choice_prompt("  What is 1 + 1? ") == "Question: What is 1 + 1?\nAnswer:"
 
 
-def test_multiple_choice_table_has_one_row_per_question(model_and_tokenizer):
-    table = multiple_choice_table(*model_and_tokenizer, QUESTIONS)
+def test_multiple_choice_table_has_one_row_per_question(base_model_and_tokenizer):
+    table = multiple_choice_table(*base_model_and_tokenizer, QUESTIONS)
     assert list(table.columns) == COLUMNS
     assert table["id"].tolist() == ["t-1", "t-2", "t-3"]
     assert table["answer"].tolist() == ["mice", "the Titanic", "A"]
@@ -150,27 +143,28 @@ def test_multiple_choice_table_has_one_row_per_question(model_and_tokenizer):
     assert table["correct"].mean() == 1.0
 
 
-def test_a_wrong_pick_has_a_negative_margin(model_and_tokenizer):
+def test_a_wrong_pick_has_a_negative_margin(base_model_and_tokenizer):
     wrong = {**LETTER, "answer": 0}  # mark "Z" as the right answer: the model still picks "A"
-    row = multiple_choice_table(*model_and_tokenizer, [wrong]).iloc[0]
+    row = multiple_choice_table(*base_model_and_tokenizer, [wrong]).iloc[0]
     assert row["predicted"] == "A" and not row["correct"] and row["margin"] < 0
 
 
-def test_batch_size_does_not_change_the_table(model_and_tokenizer):
-    alone = multiple_choice_table(*model_and_tokenizer, QUESTIONS, batch_size=1)
-    batched = multiple_choice_table(*model_and_tokenizer, QUESTIONS, batch_size=12)
+@pytest.mark.slow
+def test_batch_size_does_not_change_the_table(base_model_and_tokenizer):
+    alone = multiple_choice_table(*base_model_and_tokenizer, QUESTIONS, batch_size=1)
+    batched = multiple_choice_table(*base_model_and_tokenizer, QUESTIONS, batch_size=12)
     assert batched["predicted"].tolist() == alone["predicted"].tolist()
     assert batched["margin"].tolist() == pytest.approx(alone["margin"].tolist(), abs=1e-3)
 
 
-def test_multiple_choice_table_leaves_out_columns_the_rows_do_not_have(model_and_tokenizer):
+def test_multiple_choice_table_leaves_out_columns_the_rows_do_not_have(base_model_and_tokenizer):
     bare = {key: MOUSE[key] for key in ("question", "choices", "answer")}
-    table = multiple_choice_table(*model_and_tokenizer, [bare])
+    table = multiple_choice_table(*base_model_and_tokenizer, [bare])
     assert list(table.columns) == COLUMNS[2:]
 
 
-def test_multiple_choice_table_rejects_bad_input(model_and_tokenizer):
+def test_multiple_choice_table_rejects_bad_input(base_model_and_tokenizer):
     with pytest.raises(ValueError, match="no questions"):
-        multiple_choice_table(*model_and_tokenizer, [])
+        multiple_choice_table(*base_model_and_tokenizer, [])
     with pytest.raises(ValueError, match=r"question 1 has no 'choices' field"):
-        multiple_choice_table(*model_and_tokenizer, [MOUSE, {"question": "Why?", "answer": 0}])
+        multiple_choice_table(*base_model_and_tokenizer, [MOUSE, {"question": "Why?", "answer": 0}])

@@ -1,11 +1,11 @@
 """Tests for helpers.exercises: Feedback and lesson 1's checks, with the notebooks' training-template tokenizer."""
 
-import pytest
+
+from feedback_asserts import fails_with
 
 from helpers.exercises import Feedback, failed, first_difference, not_attempted, passed
 from helpers.exercises import chat_templates as check
 from helpers.support_desk import SYSTEM_PROMPT
-from feedback_asserts import fails_with
 
 EASY_CONVERSATION = [
     {"role": "system", "content": SYSTEM_PROMPT},

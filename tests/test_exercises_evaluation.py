@@ -8,8 +8,6 @@ import torch
 
 from helpers.evaluation import assistant_perplexity, continuation_logprobs
 from helpers.exercises.evaluation import check_choice_logprob, check_disagreements, check_perplexity_by_hand
-from helpers.models import load_model_and_tokenizer
-from helpers.templates import use_training_template
 
 CONVERSATION = [
     {"role": "user", "content": "What is the capital of France?"},
@@ -20,13 +18,6 @@ QUIZ = pd.DataFrame({
     "correct": [True, False, True, False],
     "correct_norm": [True, True, False, True],
 })  # disagreements: q-2 and q-4 rescued by normalisation, q-3 lost by it
-
-
-@pytest.fixture(scope="module")
-def model_and_tokenizer():
-    model, tokenizer = load_model_and_tokenizer("base", verbose=False)
-    use_training_template(tokenizer)
-    return model, tokenizer
 
 
 def test_disagreements_not_attempted():
@@ -53,8 +44,8 @@ def test_disagreements_question_without_disagreement():
     assert not check_disagreements(3, "q-1", QUIZ)
 
 
-def test_perplexity_by_hand(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_perplexity_by_hand(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
     truth = assistant_perplexity(model, tokenizer, [CONVERSATION])
     assert check_perplexity_by_hand(truth * (1 + 1e-5), model, tokenizer, CONVERSATION)
     assert "exponential" in repr(check_perplexity_by_hand(math.log(truth), model, tokenizer, CONVERSATION))
@@ -71,32 +62,32 @@ def _choice_logprob(model, tokenizer, context, continuation, shift=1):
     return sum(log_probs[p - shift, t].item() for p, t in enumerate(continuation_ids, start=len(context_ids)))
 
 
-def test_choice_logprob_correct_function_passes(model_and_tokenizer):
-    assert check_choice_logprob(_choice_logprob, *model_and_tokenizer)
+def test_choice_logprob_correct_function_passes(base_model_and_tokenizer):
+    assert check_choice_logprob(_choice_logprob, *base_model_and_tokenizer)
 
 
-def test_choice_logprob_without_the_shift_fails(model_and_tokenizer):
+def test_choice_logprob_without_the_shift_fails(base_model_and_tokenizer):
     wrong = lambda *args: _choice_logprob(*args, shift=0)  # noqa: E731
-    assert "score only the continuation" in repr(check_choice_logprob(wrong, *model_and_tokenizer))
+    assert "score only the continuation" in repr(check_choice_logprob(wrong, *base_model_and_tokenizer))
 
 
-def test_choice_logprob_positive_values_point_at_log_softmax(model_and_tokenizer):
-    assert "log_softmax" in repr(check_choice_logprob(lambda *args: 3.0, *model_and_tokenizer))
+def test_choice_logprob_positive_values_point_at_log_softmax(base_model_and_tokenizer):
+    assert "log_softmax" in repr(check_choice_logprob(lambda *args: 3.0, *base_model_and_tokenizer))
 
 
-def test_choice_logprob_errors_are_reported(model_and_tokenizer):
+def test_choice_logprob_errors_are_reported(base_model_and_tokenizer):
     def broken(model, tokenizer, context, continuation):
         raise KeyError("oops")
 
-    assert "raised KeyError" in repr(check_choice_logprob(broken, *model_and_tokenizer))
+    assert "raised KeyError" in repr(check_choice_logprob(broken, *base_model_and_tokenizer))
 
 
-def test_choice_logprob_not_attempted_and_not_callable(model_and_tokenizer):
-    assert "Not attempted" in repr(check_choice_logprob(None, *model_and_tokenizer))
-    assert "Expected a function" in repr(check_choice_logprob(42, *model_and_tokenizer))
+def test_choice_logprob_not_attempted_and_not_callable(base_model_and_tokenizer):
+    assert "Not attempted" in repr(check_choice_logprob(None, *base_model_and_tokenizer))
+    assert "Expected a function" in repr(check_choice_logprob(42, *base_model_and_tokenizer))
 
 
-def test_reference_function_agrees_with_the_course_scorer(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_reference_function_agrees_with_the_course_scorer(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
     pair = ("Question: What do bees make?\nAnswer:", " honey")
     assert _choice_logprob(model, tokenizer, *pair) == pytest.approx(continuation_logprobs(model, tokenizer, [pair])[0], abs=1e-3)

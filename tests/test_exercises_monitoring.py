@@ -1,12 +1,14 @@
-"""Tests for helpers.exercises.monitoring: lesson 3's checks (best step, stop on accuracy, an over-fitting alarm, a learning rate too high)."""
+"""Tests for helpers.exercises.monitoring: lesson 3's checks.
+
+Best step, stop on accuracy, an over-fitting alarm, a learning rate too high.
+"""
 
 import pytest
+from feedback_asserts import fails_with, not_attempted, passes
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainerState
 
 from helpers.exercises import fine_tuning
 from helpers.exercises import monitoring as check
-from feedback_asserts import fails_with, not_attempted, passes
-
 
 # ── unknown_argument (lesson 2's helper, shared by the medium check) ──────────────────────────────
 
@@ -496,7 +498,8 @@ def test_too_high_rising_curve_at_a_modest_rate_is_blamed_on_something_else():
 
 def test_too_high_without_evaluations_fails_with_the_eval_strategy_hint():
     history = [entry for entry in TOO_HIGH if "eval_loss" not in entry]
-    fails_with(check.check_too_high_learning_rate(history, REFERENCE), "No validation loss was logged", 'eval_strategy="steps"', "eval_steps=3")
+    feedback = check.check_too_high_learning_rate(history, REFERENCE)
+    fails_with(feedback, "No validation loss was logged", 'eval_strategy="steps"', "eval_steps=3")
 
 
 def test_too_high_too_few_steps_fails():

@@ -1,10 +1,9 @@
 """Tests for helpers.generation: prompts from rows, batched greedy generation, and the reply table."""
 
 import pytest
-from conftest import REPLY, RUN_ON
 
+from conftest import REPLY, RUN_ON
 from helpers.generation import generate_replies, generate_turns, prompt_messages, reply_table, stop_token_ids
-from helpers.models import load_model_and_tokenizer
 from helpers.templates import END_OF_TURN
 
 SHORT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -17,19 +16,14 @@ CONVERSATIONS = [LONG, SHORT, HI]  # different lengths, so a batch of all three 
 
 
 @pytest.fixture(scope="module")
-def model_and_tokenizer():
-    return load_model_and_tokenizer("instruct", verbose=False)
-
-
-@pytest.fixture(scope="module")
-def alone(model_and_tokenizer):
+def alone(instruct_model_and_tokenizer):
     """Each conversation answered in a batch of its own: no padding at all."""
-    return generate_replies(*model_and_tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=1)
+    return generate_replies(*instruct_model_and_tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=1)
 
 
 @pytest.fixture(scope="module")
-def batched(model_and_tokenizer):
-    return generate_replies(*model_and_tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=3)
+def batched(instruct_model_and_tokenizer):
+    return generate_replies(*instruct_model_and_tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=3)
 
 
 def test_prompt_messages_strips_the_final_assistant_turn():
@@ -56,12 +50,12 @@ def test_a_batch_with_left_padding_gives_each_reply_in_input_order(alone, batche
     assert "Paris" in batched[1]
 
 
-def test_greedy_generation_repeats(model_and_tokenizer, batched):
-    assert generate_replies(*model_and_tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=3) == batched
+def test_greedy_generation_repeats(instruct_model_and_tokenizer, batched):
+    assert generate_replies(*instruct_model_and_tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=3) == batched
 
 
-def test_generate_replies_restores_padding_side_and_training_mode(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_generate_replies_restores_padding_side_and_training_mode(instruct_model_and_tokenizer):
+    model, tokenizer = instruct_model_and_tokenizer
     model.train()
     try:
         generate_replies(model, tokenizer, [HI], max_new_tokens=1)
@@ -71,29 +65,29 @@ def test_generate_replies_restores_padding_side_and_training_mode(model_and_toke
         model.eval()
 
 
-def test_generate_replies_rejects_an_empty_list(model_and_tokenizer):
+def test_generate_replies_rejects_an_empty_list(instruct_model_and_tokenizer):
     with pytest.raises(ValueError, match="no conversations"):
-        generate_replies(*model_and_tokenizer, [])
+        generate_replies(*instruct_model_and_tokenizer, [])
 
 
-def test_generate_replies_rejects_a_conversation_that_is_not_a_prompt(model_and_tokenizer):
+def test_generate_replies_rejects_a_conversation_that_is_not_a_prompt(instruct_model_and_tokenizer):
     answered = SHORT + [{"role": "assistant", "content": "Paris."}]
     with pytest.raises(ValueError, match=r"conversation 1 .*prompt_messages"):
-        generate_replies(*model_and_tokenizer, [HI, answered])
+        generate_replies(*instruct_model_and_tokenizer, [HI, answered])
 
 
-def test_reply_table_lines_up_prompt_reference_and_reply(model_and_tokenizer, support_desk):
+def test_reply_table_lines_up_prompt_reference_and_reply(instruct_model_and_tokenizer, support_desk):
     rows = support_desk["test"].select(range(2))
-    table = reply_table(*model_and_tokenizer, rows, max_new_tokens=4)
+    table = reply_table(*instruct_model_and_tokenizer, rows, max_new_tokens=4)
     assert list(table.columns) == ["prompt", "reference", "reply", "ended", "category", "policy"]
     assert table["prompt"][0] == rows[0]["messages"][-2]["content"]
     assert table["reference"][1] == rows[1]["messages"][-1]["content"]
     assert table["policy"].tolist() == rows["policy"]
 
 
-def test_reply_table_leaves_out_columns_the_rows_do_not_have(model_and_tokenizer):
+def test_reply_table_leaves_out_columns_the_rows_do_not_have(instruct_model_and_tokenizer):
     rows = [{"messages": HI + [{"role": "assistant", "content": "Hello!"}]}]
-    table = reply_table(*model_and_tokenizer, rows, max_new_tokens=1)
+    table = reply_table(*instruct_model_and_tokenizer, rows, max_new_tokens=1)
     assert list(table.columns) == ["prompt", "reference", "reply", "ended"]
 
 

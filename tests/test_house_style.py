@@ -3,7 +3,14 @@
 import pytest
 
 from helpers.house_style import (
-    CRITERIA, MAX_WORDS, expected_fields, majority_baseline, outcome_table, score_replies, score_reply, score_table,
+    CRITERIA,
+    MAX_WORDS,
+    expected_fields,
+    majority_baseline,
+    outcome_table,
+    score_replies,
+    score_reply,
+    score_table,
 )
 from helpers.support_desk import GREETING, SIGN_OFF, build_dataset, build_raw_qa, format_reply
 

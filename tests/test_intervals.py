@@ -4,7 +4,12 @@ import pandas as pd
 import pytest
 
 from helpers.intervals import (
-    interval_table, paired_difference, rate_with_interval, rates_with_intervals, wilson_interval, with_interval,
+    interval_table,
+    paired_difference,
+    rate_with_interval,
+    rates_with_intervals,
+    wilson_interval,
+    with_interval,
 )
 
 

@@ -14,7 +14,7 @@
   not a size) runs here, every cell top to bottom with its asserts, in a fresh kernel with
   SFT_COURSE_PROFILE=lesson, in a temporary folder. A notebook whose `lesson` entry differs only
   in sizes is the `quick` run once capped, which nbval already runs: it is listed, not run again.
-  Today lessons 2, 3 and 4 differ only in sizes.
+  Today lessons 2, 2b, 3 and 4 differ only in sizes.
 - When a notebook runs, a first cell points `helpers.training.LESSON2_MODEL_DIR` at this test's
   folder, so lesson 4 evaluates the model that a capped lesson 2 saved there.
 
@@ -144,7 +144,10 @@ def workdir(tmp_path_factory):
 
 
 def test_capping_keeps_what_is_not_a_size():
-    profiles = {"quick": {"steps": 60, "batch": 4, "micro_batch": 4, "lr": 1}, "lesson": {"steps": 125, "batch": 8, "micro_batch": 8, "lr": 2}}
+    profiles = {
+        "quick": {"steps": 60, "batch": 4, "micro_batch": 4, "lr": 1},
+        "lesson": {"steps": 125, "batch": 8, "micro_batch": 8, "lr": 2},
+    }
     assert capped(profiles) == {"steps": 60, "batch": 4, "micro_batch": 4, "lr": 2}
     assert capped({"quick": {"steps": 60}, "lesson": {"steps": 20}}) == {"steps": 20}
 

@@ -100,10 +100,9 @@ def test_converted_model_has_no_quantization_config():
     assert "quantization_config" not in config
 
 
-@pytest.fixture(scope="module")
-def base_model():
-    model, _ = load_model_and_tokenizer("base", verbose=False)
-    return model
+@pytest.fixture
+def base_model(base_model_and_tokenizer):
+    return base_model_and_tokenizer[0]
 
 
 def test_loaded_model_is_not_marked_quantized(base_model):
@@ -117,6 +116,7 @@ def test_trainer_accepts_the_loaded_model(base_model, tmp_path):
     Trainer(model=base_model, args=TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none"))
 
 
+@pytest.mark.slow
 def test_slow_conversion_into_an_empty_cache_leaves_no_staging_folder(monkeypatch, tmp_path):
     # Converts the bundled GGUF from scratch (about 15 s).
     monkeypatch.setenv("SFT_COURSE_CACHE", str(tmp_path))

@@ -15,7 +15,7 @@ from transformers import TrainerControl, TrainerState
 
 import helpers.monitoring as monitoring
 from helpers.generation import prompt_messages
-from helpers.monitoring import HISTORY_COLUMNS, HouseStyleCheck, LiveLossPlot, history_table, tracked_runs
+from helpers.monitoring import HISTORY_COLUMNS, HouseStyleCheck, LiveLossPlot, history_table
 
 REPO = Path(__file__).resolve().parents[1]
 
