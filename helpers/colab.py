@@ -16,9 +16,17 @@ REPO_URL = "https://github.com/sft-course/sft-course"
 BRANCH = "main"
 CHECKOUT = "/content/sft-course"  # where the set-up cell clones the course on Colab
 
+# The course's notebooks, lessons first: the one place the list is written (`course_notebooks`).
+NOTEBOOK_FOLDERS = ("notebooks", "notebooks/solutions")
+
 # Not installed on Colab: its own CUDA torch and its own notebook stack (replacing them breaks Colab's
 # front-end), and the tools only the course's tests use.
 NOT_ON_COLAB = ("torch", "ipykernel", "ipython", "ipywidgets", "jupyterlab", "nbclient", "nbformat", "nbval", "pytest", "selenium", "ruff")
+
+
+def course_notebooks(root: str | Path) -> list[Path]:
+    """Return every lesson and solution notebook of the repository at root, in the order they are run."""
+    return [path for folder in NOTEBOOK_FOLDERS for path in sorted((Path(root) / folder).glob("*.ipynb"))]
 
 
 def colab_url(notebook: str) -> str:

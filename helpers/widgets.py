@@ -8,10 +8,9 @@ import ipywidgets as widgets
 from jinja2 import TemplateError
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers.data import ROLES
 from helpers.generation import generate_replies
 from helpers.templates import FAMILIES, family_trained_tokens, render_family
-
-ROLES = ("system", "user", "assistant")
 
 
 def conversation_to_text(messages: list[dict]) -> str:

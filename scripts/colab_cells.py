@@ -10,15 +10,10 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.colab import SETUP_CELL, badge_markdown
+from helpers.colab import SETUP_CELL, badge_markdown, course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_CELL_ID = "colab-setup"
-
-
-def all_notebooks() -> list[Path]:
-    """Return every lesson and solution notebook."""
-    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
 
 
 def with_colab_cells(notebook: nbformat.NotebookNode, relative_path: str) -> bool:
@@ -45,7 +40,7 @@ def with_colab_cells(notebook: nbformat.NotebookNode, relative_path: str) -> boo
 
 
 if __name__ == "__main__":
-    for path in all_notebooks():
+    for path in course_notebooks(ROOT):
         notebook = nbformat.read(path, as_version=4)
         if with_colab_cells(notebook, path.relative_to(ROOT).as_posix()):
             nbformat.write(notebook, path)

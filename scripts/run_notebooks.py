@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from helpers.colab import course_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,7 +23,7 @@ def notebooks_to_run(arguments: list[str]) -> list[Path]:
     """Return the notebooks named on the command line, or every lesson and solution."""
     if arguments:
         return [Path(argument).resolve() for argument in arguments]
-    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    return course_notebooks(ROOT)
 
 
 def is_live_only(output: dict) -> bool:

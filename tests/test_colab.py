@@ -10,10 +10,10 @@ import nbformat
 import pytest
 
 from helpers import colab
-from helpers.colab import BRANCH, CHECKOUT, REPO_URL, SETUP_CELL, badge_markdown, colab_url, setup_commands
+from helpers.colab import BRANCH, CHECKOUT, REPO_URL, SETUP_CELL, badge_markdown, colab_url, course_notebooks, setup_commands
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+NOTEBOOKS = course_notebooks(ROOT)
 
 
 @pytest.fixture

@@ -11,7 +11,17 @@ EASY_CONVERSATION = [
     {"role": "system", "content": SYSTEM_PROMPT},
     {"role": "user", "content": "Where is my order #48213?"},
 ]
-REFERENCE = check._ZEPHYR_REFERENCE
+# The hard exercise answered as a learner might: written here, independently of the check's own
+# reference, in other Jinja (attribute access, ~ to join, the header inside each branch).
+LEARNER_ANSWER = (
+    "{%- if messages[0].role != 'system' -%}{{ '<|system|>\\n" + check.ZEPHYR_DEFAULT_SYSTEM + "</s>\\n' }}{%- endif -%}"
+    "{%- for message in messages -%}"
+    "{%- if message.role == 'assistant' -%}"
+    "{{ '<|assistant|>\\n' }}{% generation %}{{ message.content ~ '</s>' }}{% endgeneration %}{{ '\\n' }}"
+    "{%- else -%}{{ '<|' ~ message.role ~ '|>\\n' ~ message.content ~ '</s>\\n' }}{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<|assistant|>\\n' }}{%- endif -%}"
+)
 
 
 # ── Feedback ──────────────────────────────────────────────────────────────────────────────────────
@@ -132,7 +142,7 @@ def test_hard_not_attempted(training_tokenizer):
 
 
 def test_hard_correct(training_tokenizer):
-    feedback = check.check_training_template(REFERENCE, training_tokenizer)
+    feedback = check.check_training_template(LEARNER_ANSWER, training_tokenizer)
     assert feedback and feedback.message.startswith("✅")
 
 
@@ -147,19 +157,19 @@ def test_hard_no_generation_markers(training_tokenizer):
 
 
 def test_hard_reference_text_without_generation_markers(training_tokenizer):
-    template = REFERENCE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
+    template = LEARNER_ANSWER.replace("{% generation %}", "").replace("{% endgeneration %}", "")
     fails_with(check.check_training_template(template, training_tokenizer), "no {% generation %} markers")
 
 
 def test_hard_correct_with_whitespace_trimmed_markers(training_tokenizer):
-    template = REFERENCE.replace("{% generation %}", "{%- generation -%}").replace(
+    template = LEARNER_ANSWER.replace("{% generation %}", "{%- generation -%}").replace(
         "{% endgeneration %}", "{%- endgeneration -%}"
     )
     assert check.check_training_template(template, training_tokenizer)
 
 
 def test_hard_wrong_end_token(training_tokenizer):
-    template = REFERENCE.replace("</s>", "<|end|>")
+    template = LEARNER_ANSWER.replace("</s>", "<|end|>")
     fails_with(
         check.check_training_template(template, training_tokenizer),
         "rendering without add_generation_prompt is off",
@@ -168,16 +178,16 @@ def test_hard_wrong_end_token(training_tokenizer):
 
 
 def test_hard_missing_generation_prompt(training_tokenizer):
-    template = REFERENCE.replace("{{ '<|assistant|>\\n' }}", "")
-    assert template != REFERENCE
+    template = LEARNER_ANSWER.replace("{%- if add_generation_prompt -%}{{ '<|assistant|>\\n' }}{%- endif -%}", "")
+    assert template != LEARNER_ANSWER
     fails_with(
         check.check_training_template(template, training_tokenizer), "rendering with add_generation_prompt is off"
     )
 
 
 def test_hard_newline_inside_the_generation_block(training_tokenizer):
-    template = REFERENCE.replace("'</s>' }}{% endgeneration %}{{ '\\n' }}", "'</s>\\n' }}{% endgeneration %}")
-    assert template != REFERENCE
+    template = LEARNER_ANSWER.replace("'</s>' }}{% endgeneration %}{{ '\\n' }}", "'</s>\\n' }}{% endgeneration %}")
+    assert template != LEARNER_ANSWER
     fails_with(
         check.check_training_template(template, training_tokenizer),
         "The text is right but the trained tokens are not",
@@ -187,5 +197,5 @@ def test_hard_newline_inside_the_generation_block(training_tokenizer):
 
 
 def test_hard_jinja_syntax_error(training_tokenizer):
-    template = REFERENCE.replace("{%- endfor -%}", "{%- endfor")
+    template = LEARNER_ANSWER.replace("{%- endfor -%}", "{%- endfor")
     fails_with(check.check_training_template(template, training_tokenizer), "Jinja could not render the template")

@@ -37,9 +37,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers import training
+from helpers.colab import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+ALL_NOTEBOOKS = course_notebooks(ROOT)
 SIZE_SUFFIXES = ("steps", "rows", "batch")
 PROFILE = "lesson"
 

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.colab import course_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+NOTEBOOKS = course_notebooks(ROOT)
 
 
 def _code_cells(path: Path) -> list[dict]:
