@@ -92,11 +92,16 @@ def losses(trainer: Trainer) -> list[float]:
     return [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
 
 
+def trainable_parameters(model: torch.nn.Module) -> int:
+    """Return how many of the model's parameters training updates (requires_grad)."""
+    return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+
+
 def run_summary(trainer: Trainer, peak_memory_mib: float) -> dict[str, float]:
     """Return what a finished run cost: trainable parameters, seconds, tokens per second, peak memory, final loss."""
     speed = training_speed(trainer)
     return {
-        "trainable parameters (M)": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad) / 1e6,
+        "trainable parameters (M)": trainable_parameters(trainer.model) / 1e6,
         "training seconds": speed["seconds"],
         "tokens per second": speed["tokens_per_second"],
         "peak memory added (MiB)": peak_memory_mib,

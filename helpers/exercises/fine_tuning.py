@@ -14,7 +14,7 @@ from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, S
 from helpers.exercises import Feedback, failed, not_attempted, passed
 from helpers.models import load_model_and_tokenizer
 from helpers.templates import END_OF_TURN
-from helpers.training import QUICK_SETTINGS
+from helpers.training import QUICK_SETTINGS, trainable_parameters
 
 # Arguments renamed across TRL/transformers releases: the old name, and what replaced it.
 _RENAMED = {
@@ -83,7 +83,7 @@ def check_t4_settings(settings: dict | None) -> Feedback:
 def _trainable_percent(lora: LoraConfig) -> float:
     model, _ = load_model_and_tokenizer("base", verbose=False)
     peft_model = get_peft_model(model, copy.deepcopy(lora))
-    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    trainable = trainable_parameters(peft_model)
     return 100 * trainable / sum(p.numel() for p in peft_model.parameters())
 
 
@@ -214,7 +214,7 @@ def check_rank_runs(trainers: dict | None, metrics: dict | None) -> Feedback:
     if trainers[4].model is trainers[32].model or trainers[4].model.base_model.model is trainers[32].model.base_model.model:
         return failed("Both adapters sit on the same model object.", "load a fresh base model for each run.")
     trained = {
-        rank: sum(p.numel() for p in trainer.model.parameters() if p.requires_grad) / 1e6 for rank, trainer in trainers.items()
+        rank: trainable_parameters(trainer.model) / 1e6 for rank, trainer in trainers.items()
     }
     losses = {rank: metrics[rank]["eval_loss"] for rank in (4, 32)}
     gap = losses[4] - losses[32]
