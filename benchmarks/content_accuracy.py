@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.training import QUICK_RUN, QUICK_SETTINGS  # noqa: E402  (after the offline settings above)
+from helpers.environment import default_environment  # noqa: E402  (imports no Hugging Face library)
+
+default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
+
+from helpers.training import QUICK_RUN, QUICK_SETTINGS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_ROWS = 64  # validation prompts scored at each checkpoint, and test prompts at the last
@@ -95,7 +94,7 @@ def run_recipe(name: str) -> list[dict]:
     from helpers.data import load_support_desk, without_system_prompt
     from helpers.environment import detect
     from helpers.models import load_model_and_tokenizer
-    from helpers.templates import END_OF_TURN, use_training_template
+    from helpers.templates import END_OF_TURN, set_training_template
     from helpers.training import pick_precision
 
     recipe = RECIPES[name]
@@ -106,7 +105,7 @@ def run_recipe(name: str) -> list[dict]:
     validation_rows = splits["validation"].select(range(EVAL_ROWS))
     test_rows = splits["test"].select(range(EVAL_ROWS))
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
-    use_training_template(tokenizer)
+    set_training_template(tokenizer)
     records: list[dict] = []
 
     class Checkpoints(TrainerCallback):

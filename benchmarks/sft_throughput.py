@@ -24,16 +24,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+from helpers.environment import default_environment, detect  # imports no Hugging Face library
+
+default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
 
 ROWS_PER_STEP = 8
 
 # Each variant: SFTConfig arguments on top of TRL's defaults, and whether to train a LoRA adapter.
 # Only public SFTConfig/TrainingArguments options; "recipe_*" are what lesson 2 uses on a CPU.
-from helpers.environment import detect  # noqa: E402  (after the offline settings above)
 from helpers.training import pick_precision  # noqa: E402
 
 # What lesson 2 uses on a CPU: precision from the hardware (bf16 where the CPU has bf16 units) ...
@@ -94,11 +94,11 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
 
     from helpers.data import load_support_desk
     from helpers.models import load_model_and_tokenizer
-    from helpers.templates import use_training_template
+    from helpers.templates import set_training_template
 
     variant = VARIANTS[name]
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
-    use_training_template(tokenizer)
+    set_training_template(tokenizer)
     n_parameters = sum(p.numel() for p in model.parameters())
     rows = load_support_desk("train").select(range(ROWS_PER_STEP * steps)).select_columns(["messages"])
 

@@ -2,10 +2,12 @@
 
 Modules: environment (hardware, network, profile), models (which SmolLM2, loading it),
 support_desk (the bundled dataset's company and generator), data (loaders, validation),
-house_style (the reply scorer), templates (chat templates, trained-token view),
-generation (batched replies), training (precision, speed, memory, TRL command-line files),
+house_style (the reply format, its writer and its scorer), templates (chat templates, trained-token view),
+generation (batched replies), training (precision, lesson 2's settings and model),
+measurements (memory, speed, the run summary), trl_cli (TRL's command-line files),
 monitoring (callbacks and logs while training), evaluation (perplexity, multiple choice),
-plots (figures), widgets (interactive explorers), exercises (checks with feedback).
+intervals (confidence intervals), plots (figures), widgets (interactive explorers),
+colab (the Colab badge and set-up cell), exercises (checks with feedback).
 """
 
 import warnings

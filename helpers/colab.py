@@ -70,7 +70,12 @@ def install_on_colab(checkout: str | Path = CHECKOUT) -> None:
     os.kill(os.getpid(), 9)
 
 
-SETUP_CELL = f'''# Set-up. On Colab: fetch the course and install its packages, once (keeping Colab's own torch).
+def setup_cell(notebook: str) -> str:
+    """Return the set-up cell for a notebook (a path such as "notebooks/solutions/02_..._solutions.ipynb")."""
+    # Colab starts in /content: moving into the notebook's own folder makes every relative path
+    # (outputs/..., ../outputs/...) mean on Colab what it means in JupyterLab and under nbval.
+    folder = Path(notebook).parent.as_posix()
+    return f'''# Set-up. On Colab: fetch the course and install its packages, once (keeping Colab's own torch).
 # On your own machine `make lab` has installed everything, and this cell does nothing.
 import os
 import subprocess
@@ -83,4 +88,4 @@ if "google.colab" in sys.modules:
         from helpers.colab import install_on_colab
 
         install_on_colab()
-    os.chdir("{CHECKOUT}/notebooks")'''
+    os.chdir("{CHECKOUT}/{folder}")'''

@@ -8,6 +8,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -90,6 +91,18 @@ def _cpuinfo() -> str:
             return cpuinfo.read()
     except OSError:
         return ""
+
+
+def default_environment(settings_file: str | Path) -> dict[str, str]:
+    """Return the KEY=VALUE settings of a file such as the course's offline.env, setting in os.environ those not set already."""
+    settings = {}
+    for line in Path(settings_file).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, value = line.split("=", 1)
+            settings[name.strip()] = value.strip()
+    for name, value in settings.items():
+        os.environ.setdefault(name, value)
+    return settings
 
 
 def progress_displays_off() -> bool:

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers.generation import pad_token_id
 from helpers.templates import has_generation_markers
 
 
@@ -64,11 +65,6 @@ def _summed_logprobs(
     return sums, counts
 
 
-def _pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
-    """Return the id to pad with (its value never matters: padded positions are masked and not scored)."""
-    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
-
 def assistant_perplexity(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: Iterable[list[dict]], batch_size: int = 8
 ) -> float:
@@ -79,13 +75,13 @@ def assistant_perplexity(
     if not tokenizer.chat_template or not has_generation_markers(tokenizer.chat_template):
         raise ValueError(
             "This tokenizer's chat template has no {% generation %} markers, so transformers cannot tell which "
-            "tokens are the assistant's. Call helpers.templates.use_training_template(tokenizer) first."
+            "tokens are the assistant's. Call helpers.templates.set_training_template(tokenizer) first."
         )
     encoded = tokenizer.apply_chat_template(
         conversations, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
     )
     sequences = list(zip(encoded["input_ids"], encoded["assistant_masks"]))
-    sums, counts = _summed_logprobs(model, sequences, _pad_id(tokenizer), batch_size)
+    sums, counts = _summed_logprobs(model, sequences, pad_token_id(tokenizer), batch_size)
     if sum(counts) == 0:
         raise ValueError("the conversations have no assistant tokens to score; each needs an assistant reply")
     # Weighted by tokens, not by conversation: a long reply counts for more, as it does in the training loss.
@@ -115,7 +111,7 @@ def continuation_logprobs(
             empty = "context" if not context_ids else "continuation"
             raise ValueError(f"pair {i}: the {empty} is empty; both need some text to score")
         sequences.append((context_ids + continuation_ids, [0] * len(context_ids) + [1] * len(continuation_ids)))
-    sums, _ = _summed_logprobs(model, sequences, _pad_id(tokenizer), batch_size)
+    sums, _ = _summed_logprobs(model, sequences, pad_token_id(tokenizer), batch_size)
     return sums
 
 

@@ -21,6 +21,12 @@ def prompt_messages(messages: list[dict]) -> list[dict]:
     return messages[:-1]
 
 
+def pad_token_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """Return the id to pad batches with: the pad token's, or the eos token's where there is none (a base model's tokenizer)."""
+    # Any id will do: padded positions are masked out, never attended to, generated from or scored.
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
 def stop_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """Return the token ids generation should stop at: the generation config's end tokens plus the end of a chat turn."""
     # `generate` stops only at generation_config.eos_token_id. A base model's config names <|endoftext|>
@@ -75,8 +81,7 @@ def generate_turns(
     # A decoder-only model continues from the last position of each row, so padding must go on the
     # left: right padding would put pad tokens between a prompt and its reply.
     tokenizer.padding_side = "left"
-    # A base model's tokenizer has no pad token; the attention mask hides padding, so any token will do.
-    tokenizer.pad_token = pad_token if pad_token is not None else tokenizer.eos_token
+    tokenizer.pad_token = tokenizer.convert_ids_to_tokens(pad_token_id(tokenizer))
     model.eval()
     try:
         starts = range(0, len(order), batch_size)

@@ -1,4 +1,7 @@
-"""Score a reply against the Nimbus Support house style.
+"""Write and score replies in the Nimbus Support house style.
+
+`format_reply` writes a reply in the style (the support-desk generator uses it);
+`score_reply` checks one.
 
 Each criterion is a yes/no check, so a score is easy to read: "policy_correct 0.40"
 means 40% of replies named the right policy code. The checks forgive whitespace around
@@ -13,7 +16,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from helpers.support_desk import CATEGORIES, GREETING, POLICIES, SIGN_OFF
+GREETING = "Hello from Nimbus Support!"
+SIGN_OFF = "Best regards, Nimbus Support"
+CATEGORIES = ("BILLING", "SHIPPING", "TECHNICAL", "RETURNS", "ACCOUNT")
+POLICY_CODE = r"NB-\d{3}"  # the shape of a policy code; the codes themselves are the support desk's topics
 
 CRITERIA = (
     "greeting",  # first line is exactly the greeting
@@ -30,7 +36,24 @@ REPLY_LINES = 5  # the guidelines' "exactly five lines"
 MAX_WORDS = 60
 
 _CATEGORY_LINE = re.compile(r"Category: (" + "|".join(CATEGORIES) + r")")
-_POLICY_LINE = re.compile(r"Policy: (NB-\d{3})")
+_POLICY_LINE = re.compile(rf"Policy: ({POLICY_CODE})")
+
+
+def format_reply(category: str, answer: str, policy: str) -> str:
+    """Return a reply in the five-line house style."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}; valid categories are {', '.join(CATEGORIES)}")
+    if "\n" in answer:
+        raise ValueError("the answer must be a single line (one or two short sentences)")
+    return "\n".join([GREETING, f"Category: {category}", answer.strip(), f"Policy: {policy}", SIGN_OFF])
+
+
+def _policies() -> dict[str, str]:
+    """Return the support desk's {policy code: category}."""
+    # Imported on use, not at the top: support_desk imports this module (its replies are written by format_reply).
+    from helpers.support_desk import POLICIES
+
+    return POLICIES
 
 
 def _lines(reply: str) -> list[str]:
@@ -42,8 +65,8 @@ def score_reply(reply: str, category: str, policy: str) -> dict[str, bool]:
     """Return {criterion: passed} for one reply, given the expected category and policy."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; valid categories are {', '.join(CATEGORIES)}")
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}; valid policies are {', '.join(sorted(POLICIES))}")
+    if policy not in _policies():
+        raise ValueError(f"unknown policy {policy!r}; valid policies are {', '.join(sorted(_policies()))}")
     if not isinstance(reply, str):
         raise TypeError(f"reply must be a str, got {type(reply).__name__}; pass only the generated text")
 

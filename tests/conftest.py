@@ -6,7 +6,7 @@ import pytest
 
 from helpers.data import load_raw_qa, load_support_desk
 from helpers.models import load_model_and_tokenizer, load_tokenizer
-from helpers.templates import use_training_template
+from helpers.templates import set_training_template
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def tokenizer():
 @pytest.fixture(scope="session")
 def training_tokenizer(tokenizer):
     """A copy of the tokenizer with the course's training template installed, as the notebooks use it."""
-    return use_training_template(copy.deepcopy(tokenizer))
+    return set_training_template(copy.deepcopy(tokenizer))
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def base_model_and_tokenizer():
     Shared by every test that only reads it: do not train, wrap or change it (copy.deepcopy it first).
     """
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
-    return model.eval(), use_training_template(tokenizer)
+    return model.eval(), set_training_template(tokenizer)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +84,7 @@ def make_turn_model(tokenizer):
 @pytest.fixture
 def base_tokenizer():
     """A fresh tokenizer of the base model (stand-in offline): eos <|endoftext|>, with the training template."""
-    return use_training_template(load_tokenizer("base", verbose=False))
+    return set_training_template(load_tokenizer("base", verbose=False))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from helpers import colab
-from helpers.colab import BRANCH, CHECKOUT, REPO_URL, SETUP_CELL, badge_markdown, colab_url, course_notebooks, setup_commands
+from helpers.colab import BRANCH, CHECKOUT, REPO_URL, badge_markdown, colab_url, course_notebooks, setup_cell, setup_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = course_notebooks(ROOT)
@@ -35,15 +35,18 @@ def _on_colab(monkeypatch, checked_out: bool):
     monkeypatch.setattr(os.path, "isdir", lambda path: checked_out if path == CHECKOUT else real_isdir(path))
 
 
+LESSON, SOLUTION = "notebooks/01_chat_templates.ipynb", "notebooks/solutions/01_chat_templates_solutions.ipynb"
+
+
 def test_setup_cell_does_nothing_locally(recorded, monkeypatch):
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(SETUP_CELL, {})
+    exec(setup_cell(LESSON), {})
     assert recorded == {"run": [], "chdir": [], "install": 0}
 
 
 def test_setup_cell_on_colab_clones_installs_and_moves_into_the_notebooks(recorded, monkeypatch):
     _on_colab(monkeypatch, checked_out=False)
-    exec(SETUP_CELL, {})
+    exec(setup_cell(LESSON), {})
     assert recorded["run"] == [["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPO_URL, CHECKOUT]]
     assert recorded["install"] == 1
     assert recorded["chdir"] == [f"{CHECKOUT}/notebooks"]
@@ -51,9 +54,16 @@ def test_setup_cell_on_colab_clones_installs_and_moves_into_the_notebooks(record
 
 def test_setup_cell_on_colab_runs_once(recorded, monkeypatch):
     _on_colab(monkeypatch, checked_out=True)
-    exec(SETUP_CELL, {})
+    exec(setup_cell(LESSON), {})
     assert recorded["run"] == [] and recorded["install"] == 0
     assert recorded["chdir"] == [f"{CHECKOUT}/notebooks"]
+
+
+def test_a_solution_on_colab_moves_into_its_own_folder_as_in_jupyterlab(recorded, monkeypatch):
+    """So that "../outputs/..." (lesson 2's model, read by its solutions) is the same folder on Colab as locally."""
+    _on_colab(monkeypatch, checked_out=True)
+    exec(setup_cell(SOLUTION), {})
+    assert recorded["chdir"] == [f"{CHECKOUT}/notebooks/solutions"]
 
 
 def test_colab_commands_install_the_pins_but_keep_colabs_torch_and_notebook_stack():
@@ -89,7 +99,7 @@ def test_every_notebook_opens_with_its_badge_and_the_setup_cell(path):
     notebook = nbformat.read(path, as_version=4)
     relative = path.relative_to(ROOT).as_posix()
     assert notebook.cells[0].source.splitlines()[0] == badge_markdown(relative), "run `python scripts/colab_cells.py`"
-    assert notebook.cells[1].cell_type == "code" and notebook.cells[1].source == SETUP_CELL
+    assert notebook.cells[1].cell_type == "code" and notebook.cells[1].source == setup_cell(relative)
     assert notebook.cells[1].outputs == [], "the set-up cell prints nothing on a local machine"
 
 

@@ -1,5 +1,7 @@
 """Tests for helpers.environment: profile, device, network and seeding."""
 
+import os
+
 import pytest
 import torch
 from hardware import MACHINES, pretend
@@ -127,3 +129,17 @@ def test_in_colab_is_false_here(monkeypatch):
 def test_in_colab_is_true_with_colab_release_tag(monkeypatch):
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20250101-060000_RC00")
     assert in_colab() is True
+
+
+def test_default_environment_sets_what_is_missing_and_keeps_what_is_set(tmp_path, monkeypatch):
+    settings_file = tmp_path / "offline.env"
+    settings_file.write_text("# a comment\n\nSFT_TEST_MISSING=1\nSFT_TEST_SET=from-file\nSFT_TEST_EQUALS=a=b\n")
+    for name in ("SFT_TEST_MISSING", "SFT_TEST_EQUALS"):
+        monkeypatch.setenv(name, "")  # so that monkeypatch removes what the call sets, after the test
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SFT_TEST_SET", "from-the-shell")
+    settings = environment.default_environment(settings_file)
+    assert settings == {"SFT_TEST_MISSING": "1", "SFT_TEST_SET": "from-file", "SFT_TEST_EQUALS": "a=b"}
+    assert os.environ["SFT_TEST_MISSING"] == "1"
+    assert os.environ["SFT_TEST_SET"] == "from-the-shell"
+    assert os.environ["SFT_TEST_EQUALS"] == "a=b"

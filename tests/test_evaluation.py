@@ -103,7 +103,7 @@ def test_perplexity_restores_training_mode(base_model_and_tokenizer):
 
 
 def test_perplexity_needs_a_template_with_generation_markers(base_model_and_tokenizer, tokenizer):
-    with pytest.raises(ValueError, match=r"no \{% generation %\} markers.*use_training_template\(tokenizer\)"):
+    with pytest.raises(ValueError, match=r"no \{% generation %\} markers.*set_training_template\(tokenizer\)"):
         assistant_perplexity(base_model_and_tokenizer[0], tokenizer, [PARIS])
 
 

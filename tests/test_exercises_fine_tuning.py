@@ -11,7 +11,7 @@ from peft import LoraConfig, get_peft_model
 from helpers.data import lesson2_rows
 from helpers.environment import detect
 from helpers.exercises import fine_tuning as check
-from helpers.models import resolve_model
+from helpers.models import prepare_model_location
 from helpers.training import QUICK_SETTINGS, lesson2_config
 
 T4_SETTINGS = {
@@ -160,7 +160,7 @@ def test_budget_wrong_number(true_percent):
 @pytest.fixture
 def cli_settings(tmp_path):
     return {
-        "model_name_or_path": resolve_model("base")[0],
+        "model_name_or_path": prepare_model_location("base")[0],
         "datasets": [{"path": "json", "data_files": "train.jsonl", "split": "train"}],
         "chat_template_path": "t.jinja",
         "output_dir": str(tmp_path),

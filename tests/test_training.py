@@ -1,42 +1,25 @@
-"""Tests for helpers.training: precision, memory, speed, and the `trl sft` files (run for real once)."""
+"""Tests for helpers.training: precision from the hardware, lesson 2's settings and its model for later lessons."""
 
 import copy
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 import transformers.training_args
-import yaml
 from hardware import MACHINES, pretend
-from peft import LoraConfig
-from trl import SFTConfig
 
 from helpers import training
 from helpers.environment import Environment, detect
-from helpers.models import resolve_model
-from helpers.templates import TRAINING_CHAT_TEMPLATE
+from helpers.measurements import read_run_summary
 from helpers.training import (
     QUICK_RUN,
     QUICK_SETTINGS,
-    PeakMemory,
     fine_tuned_model_dir,
     lesson2_config,
-    losses,
     pick_precision,
-    read_run_summary,
-    run_summary,
-    save_run_summary,
-    training_speed,
-    trl_cli_settings,
     without_autocast,
-    write_trl_cli_files,
 )
 
 
@@ -45,17 +28,6 @@ def _env(device, name, bf16):
         platform="local", device=device, device_name=name, bf16=bf16, online=False,
         offline_reason="HF_HUB_OFFLINE=1", profile="quick", profile_reason="test",
     )
-
-
-def _config(output_dir, **overrides):
-    settings = dict(
-        output_dir=str(output_dir), max_steps=3, learning_rate=1e-4, assistant_only_loss=True,
-        activation_checkpointing=False, report_to="none", use_cpu=True,
-    )
-    return SFTConfig(**(settings | overrides))
-
-
-LORA = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
 
 
 # ── pick_precision ────────────────────────────────────────────────────────────────────────────────
@@ -103,185 +75,6 @@ def test_lesson_2s_config_gets_the_precision_the_hardware_supports(monkeypatch, 
     assert config.mixed_precision == ("fp16" if fp16 else "bf16" if bf16 else "no")
     assert config.use_cpu == (env.device == "cpu")
     assert config.per_device_train_batch_size * config.gradient_accumulation_steps == QUICK_RUN["batch"]
-
-
-# ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
-
-
-def test_peak_memory_sees_a_300_mb_tensor_on_cpu():
-    assert not torch.cuda.is_available()  # conftest hides GPUs: this measures resident memory
-    with PeakMemory() as peak:
-        block = torch.ones(75_000_000)  # 300 MB of float32, written (so resident)
-        time.sleep(0.2)
-        del block
-    assert peak.mib > 150
-
-
-def test_peak_memory_of_an_empty_block_is_small():
-    with PeakMemory() as peak:
-        time.sleep(0.1)
-    assert peak.mib < 50
-
-
-# ── training_speed and losses ─────────────────────────────────────────────────────────────────────
-
-LOG_HISTORY = [
-    {"loss": 2.0, "num_tokens": 100, "step": 1},
-    {"loss": 1.0, "num_tokens": 200, "step": 2},
-    {"train_runtime": 4.0},
-]
-
-
-def _trainer(history):
-    return SimpleNamespace(state=SimpleNamespace(log_history=history))
-
-
-def test_training_speed_reads_runtime_and_tokens():
-    assert training_speed(_trainer(LOG_HISTORY)) == {"seconds": 4.0, "tokens": 200, "tokens_per_second": 50.0}
-
-
-def test_losses_in_logged_order():
-    assert losses(_trainer(LOG_HISTORY)) == [2.0, 1.0]
-
-
-# ── trl_cli_settings ──────────────────────────────────────────────────────────────────────────────
-
-
-def test_cli_settings_name_model_data_and_template(tmp_path):
-    settings = trl_cli_settings(_config(tmp_path), "some/model", "train.jsonl", "t.jinja")
-    assert settings["model_name_or_path"] == "some/model"
-    assert settings["datasets"] == [{"path": "json", "data_files": "train.jsonl", "split": "train"}]
-    assert settings["chat_template_path"] == "t.jinja"
-
-
-def test_cli_settings_carry_max_steps_and_drop_epochs(tmp_path):
-    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
-    assert settings["max_steps"] == 3
-    assert "num_train_epochs" not in settings
-
-
-def test_cli_settings_leave_out_use_cpu(tmp_path):
-    assert "use_cpu" not in trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
-
-
-def test_cli_settings_report_to_is_plain_yaml(tmp_path):
-    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
-    assert settings["report_to"] in ("none", [], ["none"])
-    assert yaml.safe_load(yaml.safe_dump(settings)) == settings
-
-
-def test_cli_settings_without_lora_leave_peft_off(tmp_path):
-    assert "use_peft" not in trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
-
-
-def test_cli_settings_with_lora_switch_peft_on(tmp_path):
-    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja", lora=LORA)
-    assert settings["use_peft"] is True
-    assert (settings["lora_r"], settings["lora_alpha"], settings["lora_target_modules"]) == (16, 32, "all-linear")
-    assert yaml.safe_load(yaml.safe_dump(settings)) == settings
-
-
-def test_cli_settings_sort_a_list_of_lora_targets(tmp_path):
-    lora = LoraConfig(r=8, target_modules=["v_proj", "q_proj"], task_type="CAUSAL_LM")
-    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja", lora=lora)
-    assert settings["lora_target_modules"] == ["q_proj", "v_proj"]
-    yaml.safe_dump(settings)  # a set would not dump
-
-
-# ── write_trl_cli_files ───────────────────────────────────────────────────────────────────────────
-
-
-@pytest.fixture(scope="module")
-def cli_files(tmp_path_factory, support_desk):
-    root = tmp_path_factory.mktemp("cli")
-    rows = support_desk["train"].select(range(5))
-    config = _config(root / "run")
-    folder = write_trl_cli_files(config, "some/model", rows, root / "cli")
-    return SimpleNamespace(folder=folder, rows=rows, config=config)
-
-
-def test_written_data_holds_only_messages_one_line_per_row(cli_files):
-    lines = (cli_files.folder / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == [{"messages": row["messages"]} for row in cli_files.rows]
-
-
-def test_written_template_is_the_training_template(cli_files):
-    assert (cli_files.folder / "chat_template.jinja").read_text() == TRAINING_CHAT_TEMPLATE
-
-
-def test_written_yaml_reads_back_as_the_settings(cli_files):
-    folder = cli_files.folder
-    expected = trl_cli_settings(cli_files.config, "some/model", folder / "train.jsonl", folder / "chat_template.jinja")
-    assert yaml.safe_load((folder / "sft_run.yaml").read_text()) == expected
-
-
-# ── the real command line ─────────────────────────────────────────────────────────────────────────
-
-
-@pytest.mark.slow
-def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
-    """The lesson's claim: `trl sft --config sft_run.yaml` trains this run (assistant-only loss included)."""
-    config = SFTConfig(
-        output_dir=str(tmp_path / "run"), learning_rate=1e-4, max_steps=2, per_device_train_batch_size=2,
-        gradient_accumulation_steps=1, assistant_only_loss=True, activation_checkpointing=False, logging_steps=1,
-        save_strategy="no", report_to="none", use_cpu=True, bf16=False,
-    )
-    folder = write_trl_cli_files(
-        config, model_name_or_path=resolve_model("base")[0], train_rows=support_desk["train"].select(range(8)),
-        folder=tmp_path / "cli",
-    )
-    command = [str(Path(sys.executable).parent / "trl"), "sft", "--config", str(folder / "sft_run.yaml"), "--use_cpu", "true"]
-    result = subprocess.run(
-        command, env=os.environ | {"HF_HUB_OFFLINE": "1"}, cwd=tmp_path, timeout=300, capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert "train_runtime" in log
-    assert "'epoch'" in log and log.count("'loss'") == 2  # logging_steps=1: one loss line per step
-    saved = {path.name for path in (tmp_path / "run").iterdir()}
-    assert {"config.json", "model.safetensors", "chat_template.jinja"} <= saved
-    assert (tmp_path / "run" / "chat_template.jinja").read_text() == TRAINING_CHAT_TEMPLATE
-
-
-def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_desk, tmp_path):
-    """Why the CLI files carry a template: SmolLM2's own one has no {% generation %} markers for TRL."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-    from trl import SFTTrainer
-
-    tiny = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1,
-    ))
-    config = _config(tmp_path, max_steps=1, save_strategy="no", bf16=False)
-    with pytest.raises(ValueError, match="not training-compatible"):
-        SFTTrainer(
-            model=tiny, args=config, processing_class=copy.deepcopy(tokenizer),
-            train_dataset=support_desk["train"].select(range(2)),
-        )
-
-
-def test_run_summary_reads_a_runs_costs():
-    parameters = [torch.nn.Parameter(torch.zeros(2_000_000)), torch.nn.Parameter(torch.zeros(1_000_000), requires_grad=False)]
-    model = SimpleNamespace(parameters=lambda: iter(parameters))
-    state = SimpleNamespace(log_history=[
-        {"loss": 2.0, "num_tokens": 100, "step": 1}, {"loss": 1.0, "num_tokens": 200, "step": 2}, {"train_runtime": 4.0},
-    ])
-    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0)
-    assert summary == {
-        "trainable parameters (M)": 2.0,
-        "training seconds": 4.0,
-        "tokens per second": 50.0,
-        "peak memory added (MiB)": 512.0,
-        "final training loss": 1.0,
-    }
-
-
-def test_run_summary_is_read_back_as_saved(tmp_path):
-    summary = {"trainable parameters (M)": 2.0, "training seconds": 4.5}
-    save_run_summary(summary, tmp_path)
-    assert read_run_summary(tmp_path) == summary
-    with pytest.raises(FileNotFoundError, match="Run lesson 2 again"):
-        read_run_summary(tmp_path / "elsewhere")
 
 
 # ── lesson 2's model for later lessons ────────────────────────────────────────────────────────────
@@ -340,29 +133,27 @@ def test_quick_config_accumulates_to_the_quick_batch(tmp_path):
 
 def test_fine_tuned_model_prefers_lesson_2s_output(tmp_path, monkeypatch):
     (tmp_path / "model.safetensors").write_bytes(b"")
-    monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path)
-    folder, origin = fine_tuned_model_dir(CPU_ENV)
+    monkeypatch.setattr(training, "cache_dir", lambda: pytest.fail("lesson 2's model is there: nothing to train"))
+    folder, origin = fine_tuned_model_dir(CPU_ENV, tmp_path)
     assert folder == tmp_path and "lesson 2's output" in origin
 
 
 @pytest.mark.slow
 def test_fine_tuned_model_is_trained_once_then_cached(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path / "lesson-2-never-ran")
     monkeypatch.setattr(training, "cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "batch": 2, "micro_batch": 2})
-    folder, origin = fine_tuned_model_dir(CPU_ENV)
+    folder, origin = fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran")
     assert "trained just now" in origin and "training its run now (1 steps of 2 conversations" in capsys.readouterr().out
     assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
     assert read_run_summary(folder)["trainable parameters (M)"] > 100  # every weight: full fine-tuning
     # Lesson 4 generates with it: it must stop at the end of the turn on its own, as lesson 2's model does.
     assert 2 in json.loads((folder / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
-    again, origin = fine_tuned_model_dir(CPU_ENV)
+    again, origin = fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran")
     assert again == folder and "trained earlier" in origin
 
 
 @pytest.mark.slow
 def test_an_interrupted_cache_is_not_reused_and_the_next_call_rebuilds_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "LESSON2_MODEL_DIR", tmp_path / "lesson-2-never-ran")
     monkeypatch.setattr(training, "cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setattr(training, "QUICK_RUN", {"train_rows": 4, "steps": 1, "batch": 2, "micro_batch": 2})
 
@@ -372,9 +163,9 @@ def test_an_interrupted_cache_is_not_reused_and_the_next_call_rebuilds_it(tmp_pa
     with monkeypatch.context() as during_the_save:
         during_the_save.setattr(training, "save_run_summary", interrupted)
         with pytest.raises(KeyboardInterrupt):
-            fine_tuned_model_dir(CPU_ENV)
+            fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran")
     assert list((tmp_path / "cache" / "models").iterdir()) == []  # no half-written cache, no staging folder
-    folder, origin = fine_tuned_model_dir(CPU_ENV)
+    folder, origin = fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran")
     assert "trained just now" in origin and read_run_summary(folder)["trainable parameters (M)"] > 100
 
 

@@ -12,9 +12,10 @@ from peft import LoraConfig, get_peft_model
 from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 
 from helpers.exercises import Feedback, failed, not_attempted, passed
+from helpers.measurements import trainable_parameters
 from helpers.models import load_model_and_tokenizer
 from helpers.templates import END_OF_TURN
-from helpers.training import QUICK_SETTINGS, trainable_parameters
+from helpers.training import QUICK_SETTINGS
 
 # Arguments renamed across TRL/transformers releases: the old name, and what replaced it.
 _RENAMED = {

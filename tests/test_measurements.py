@@ -1,0 +1,71 @@
+"""Tests for helpers.measurements: peak memory, speed, losses and the run summary saved beside a model."""
+
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from helpers.measurements import PeakMemory, losses, read_run_summary, run_summary, save_run_summary, training_speed
+
+# ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_peak_memory_sees_a_300_mb_tensor_on_cpu():
+    assert not torch.cuda.is_available()  # conftest hides GPUs: this measures resident memory
+    with PeakMemory() as peak:
+        block = torch.ones(75_000_000)  # 300 MB of float32, written (so resident)
+        time.sleep(0.2)
+        del block
+    assert peak.mib > 150
+
+
+def test_peak_memory_of_an_empty_block_is_small():
+    with PeakMemory() as peak:
+        time.sleep(0.1)
+    assert peak.mib < 50
+
+
+# ── training_speed and losses ─────────────────────────────────────────────────────────────────────
+
+LOG_HISTORY = [
+    {"loss": 2.0, "num_tokens": 100, "step": 1},
+    {"loss": 1.0, "num_tokens": 200, "step": 2},
+    {"train_runtime": 4.0},
+]
+
+
+def _trainer(history):
+    return SimpleNamespace(state=SimpleNamespace(log_history=history))
+
+
+def test_training_speed_reads_runtime_and_tokens():
+    assert training_speed(_trainer(LOG_HISTORY)) == {"seconds": 4.0, "tokens": 200, "tokens_per_second": 50.0}
+
+
+def test_losses_in_logged_order():
+    assert losses(_trainer(LOG_HISTORY)) == [2.0, 1.0]
+
+
+def test_run_summary_reads_a_runs_costs():
+    parameters = [torch.nn.Parameter(torch.zeros(2_000_000)), torch.nn.Parameter(torch.zeros(1_000_000), requires_grad=False)]
+    model = SimpleNamespace(parameters=lambda: iter(parameters))
+    state = SimpleNamespace(log_history=[
+        {"loss": 2.0, "num_tokens": 100, "step": 1}, {"loss": 1.0, "num_tokens": 200, "step": 2}, {"train_runtime": 4.0},
+    ])
+    summary = run_summary(SimpleNamespace(model=model, state=state), peak_memory_mib=512.0)
+    assert summary == {
+        "trainable parameters (M)": 2.0,
+        "training seconds": 4.0,
+        "tokens per second": 50.0,
+        "peak memory added (MiB)": 512.0,
+        "final training loss": 1.0,
+    }
+
+
+def test_run_summary_is_read_back_as_saved(tmp_path):
+    summary = {"trainable parameters (M)": 2.0, "training seconds": 4.5}
+    save_run_summary(summary, tmp_path)
+    assert read_run_summary(tmp_path) == summary
+    with pytest.raises(FileNotFoundError, match="Run lesson 2 again"):
+        read_run_summary(tmp_path / "elsewhere")

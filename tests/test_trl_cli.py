@@ -1,0 +1,145 @@
+"""Tests for helpers.trl_cli: the settings and files `trl sft` reads, run for real once."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from peft import LoraConfig
+from trl import SFTConfig
+
+from helpers.models import prepare_model_location
+from helpers.templates import TRAINING_CHAT_TEMPLATE
+from helpers.trl_cli import trl_cli_settings, write_trl_cli_files
+
+
+def _config(output_dir, **overrides):
+    settings = dict(
+        output_dir=str(output_dir), max_steps=3, learning_rate=1e-4, assistant_only_loss=True,
+        activation_checkpointing=False, report_to="none", use_cpu=True,
+    )
+    return SFTConfig(**(settings | overrides))
+
+
+LORA = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+# ── trl_cli_settings ──────────────────────────────────────────────────────────────────────────────
+
+
+def test_cli_settings_name_model_data_and_template(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "some/model", "train.jsonl", "t.jinja")
+    assert settings["model_name_or_path"] == "some/model"
+    assert settings["datasets"] == [{"path": "json", "data_files": "train.jsonl", "split": "train"}]
+    assert settings["chat_template_path"] == "t.jinja"
+
+
+def test_cli_settings_carry_max_steps_and_drop_epochs(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+    assert settings["max_steps"] == 3
+    assert "num_train_epochs" not in settings
+
+
+def test_cli_settings_leave_out_use_cpu(tmp_path):
+    assert "use_cpu" not in trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+
+
+def test_cli_settings_report_to_is_plain_yaml(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+    assert settings["report_to"] in ("none", [], ["none"])
+    assert yaml.safe_load(yaml.safe_dump(settings)) == settings
+
+
+def test_cli_settings_without_lora_leave_peft_off(tmp_path):
+    assert "use_peft" not in trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja")
+
+
+def test_cli_settings_with_lora_switch_peft_on(tmp_path):
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja", lora=LORA)
+    assert settings["use_peft"] is True
+    assert (settings["lora_r"], settings["lora_alpha"], settings["lora_target_modules"]) == (16, 32, "all-linear")
+    assert yaml.safe_load(yaml.safe_dump(settings)) == settings
+
+
+def test_cli_settings_sort_a_list_of_lora_targets(tmp_path):
+    lora = LoraConfig(r=8, target_modules=["v_proj", "q_proj"], task_type="CAUSAL_LM")
+    settings = trl_cli_settings(_config(tmp_path), "m", "train.jsonl", "t.jinja", lora=lora)
+    assert settings["lora_target_modules"] == ["q_proj", "v_proj"]
+    yaml.safe_dump(settings)  # a set would not dump
+
+
+# ── write_trl_cli_files ───────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def cli_files(tmp_path_factory, support_desk):
+    root = tmp_path_factory.mktemp("cli")
+    rows = support_desk["train"].select(range(5))
+    config = _config(root / "run")
+    folder = write_trl_cli_files(config, "some/model", rows, root / "cli")
+    return SimpleNamespace(folder=folder, rows=rows, config=config)
+
+
+def test_written_data_holds_only_messages_one_line_per_row(cli_files):
+    lines = (cli_files.folder / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [{"messages": row["messages"]} for row in cli_files.rows]
+
+
+def test_written_template_is_the_training_template(cli_files):
+    assert (cli_files.folder / "chat_template.jinja").read_text() == TRAINING_CHAT_TEMPLATE
+
+
+def test_written_yaml_reads_back_as_the_settings(cli_files):
+    folder = cli_files.folder
+    expected = trl_cli_settings(cli_files.config, "some/model", folder / "train.jsonl", folder / "chat_template.jinja")
+    assert yaml.safe_load((folder / "sft_run.yaml").read_text()) == expected
+
+
+# ── the real command line ─────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.slow
+def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
+    """The lesson's claim: `trl sft --config sft_run.yaml` trains this run (assistant-only loss included)."""
+    config = SFTConfig(
+        output_dir=str(tmp_path / "run"), learning_rate=1e-4, max_steps=2, per_device_train_batch_size=2,
+        gradient_accumulation_steps=1, assistant_only_loss=True, activation_checkpointing=False, logging_steps=1,
+        save_strategy="no", report_to="none", use_cpu=True, bf16=False,
+    )
+    folder = write_trl_cli_files(
+        config, model_name_or_path=prepare_model_location("base")[0], train_rows=support_desk["train"].select(range(8)),
+        folder=tmp_path / "cli",
+    )
+    command = [str(Path(sys.executable).parent / "trl"), "sft", "--config", str(folder / "sft_run.yaml"), "--use_cpu", "true"]
+    result = subprocess.run(
+        command, env=os.environ | {"HF_HUB_OFFLINE": "1"}, cwd=tmp_path, timeout=300, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert "train_runtime" in log
+    assert "'epoch'" in log and log.count("'loss'") == 2  # logging_steps=1: one loss line per step
+    saved = {path.name for path in (tmp_path / "run").iterdir()}
+    assert {"config.json", "model.safetensors", "chat_template.jinja"} <= saved
+    assert (tmp_path / "run" / "chat_template.jinja").read_text() == TRAINING_CHAT_TEMPLATE
+
+
+def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_desk, tmp_path):
+    """Why the CLI files carry a template: SmolLM2's own one has no {% generation %} markers for TRL."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl import SFTTrainer
+
+    tiny = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1,
+    ))
+    config = _config(tmp_path, max_steps=1, save_strategy="no", bf16=False)
+    with pytest.raises(ValueError, match="not training-compatible"):
+        SFTTrainer(
+            model=tiny, args=config, processing_class=copy.deepcopy(tokenizer),
+            train_dataset=support_desk["train"].select(range(2)),
+        )
