@@ -18,7 +18,7 @@ CPU_ONLY := CUDA_VISIBLE_DEVICES=
 # `make test-gpu` keeps the GPU visible (the GPU machine is offline too).
 GPU_NOTEBOOKS ?=
 
-.PHONY: setup lab test test-fast test-gpu notebooks data clean browser
+.PHONY: setup lab test test-fast test-gpu notebooks translations data clean browser
 
 setup: $(STAMP)
 
@@ -52,10 +52,18 @@ browser:
 	bash scripts/install_browser.sh || [ "$$CI" != true ]
 
 # Re-execute every notebook top to bottom and store its outputs (what nbval compares against),
-# after writing the Colab badge and set-up cell into each from helpers/colab.py.
+# after writing the Colab badge and set-up cell into each from helpers/colab.py and building the
+# Vietnamese notebooks (notebooks/vi/) from the English ones and their PO files.
 notebooks: setup
 	$(BIN)/python scripts/colab_cells.py
+	$(BIN)/python scripts/translations.py build
 	$(OFFLINE) $(CPU_ONLY) $(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+
+# Refresh every PO file (locale/, helpers/locale/) from today's English, then build notebooks/vi/
+# (locale/README.md: how to translate).
+translations: setup
+	$(BIN)/python scripts/translations.py update
+	$(BIN)/python scripts/translations.py build
 
 # Regenerate the bundled support-desk dataset from its deterministic generator.
 data: setup
@@ -66,5 +74,5 @@ data: setup
 # not a lesson's result); delete $${SFT_COURSE_CACHE:-~/.cache/sft-course} to remove it as well.
 CACHE := $(or $(SFT_COURSE_CACHE),$(HOME)/.cache/sft-course)
 clean:
-	rm -rf notebooks/outputs notebooks/solutions/outputs
+	rm -rf notebooks/outputs notebooks/solutions/outputs notebooks/vi/outputs notebooks/vi/solutions/outputs
 	rm -rf "$(CACHE)"/models/smollm2-support-desk-*

@@ -13,6 +13,7 @@ from pathlib import Path
 import datasets
 
 from helpers.environment import offline_reason
+from helpers.i18n import _
 
 # Found next to this file, so it works from any working directory and after `pip install -e .`.
 DATA_DIR = Path(__file__).resolve().parent / "data_files"
@@ -42,7 +43,11 @@ def load_support_desk(split: str | None = None) -> datasets.Dataset | datasets.D
     if split is None:
         return datasets.DatasetDict({name: load_support_desk(name) for name in SPLITS})
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid splits are {', '.join(SPLITS)} (or None for all)")
+        raise ValueError(
+            _("unknown split {split!r}; valid splits are {splits} (or None for all)").format(
+                split=split, splits=", ".join(SPLITS)
+            )
+        )
     return datasets.Dataset.from_list(read_jsonl(SUPPORT_DESK_DIR / f"{split}.jsonl"))
 
 
@@ -106,9 +111,11 @@ def load_smoltalk(subset: str = "everyday-conversations", split: str = "train") 
     reason = offline_reason()
     if reason:
         raise RuntimeError(
-            f"load_smoltalk needs the Hugging Face Hub, but the course is offline ({reason}). "
-            "Use load_support_desk() for the offline data set, or go online (unset HF_HUB_OFFLINE) "
-            "and restart the kernel to download SmolTalk."
+            _(
+                "load_smoltalk needs the Hugging Face Hub, but the course is offline ({reason}). "
+                "Use load_support_desk() for the offline data set, or go online (unset HF_HUB_OFFLINE) "
+                "and restart the kernel to download SmolTalk."
+            ).format(reason=reason)
         )
     return datasets.load_dataset("HuggingFaceTB/smoltalk", subset, split=split)
 
@@ -119,78 +126,106 @@ class ConversationError(ValueError):
 
 def _where(i: int, message: dict) -> str:
     """Return 'message i (role 'x')' for error messages."""
-    return f"message {i} (role {message['role']!r})"
+    return _("message {index} (role {role!r})").format(index=i, role=message["role"])
 
 
 def validate_conversation(messages: list[dict]) -> None:
     """Return None if `messages` is a valid chat; raise ConversationError saying what is wrong."""
     if not isinstance(messages, list):
         raise ConversationError(
-            f"expected a list of messages (dicts with 'role' and 'content'), got {type(messages).__name__}"
+            _("expected a list of messages (dicts with 'role' and 'content'), got {type}").format(
+                type=type(messages).__name__
+            )
         )
     if not messages:
-        raise ConversationError("the conversation is empty; it needs at least a user turn and an assistant turn")
+        raise ConversationError(_("the conversation is empty; it needs at least a user turn and an assistant turn"))
 
     expected = "user"  # after an optional system message, turns go user, assistant, user, ...
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise ConversationError(
-                f"message {i} is a {type(message).__name__}, not a dict with 'role' and 'content'"
+                _("message {index} is a {type}, not a dict with 'role' and 'content'").format(
+                    index=i, type=type(message).__name__
+                )
             )
         for key in ("role", "content"):
             if key not in message:
-                raise ConversationError(f"message {i} has no {key!r} key (it has {sorted(message)})")
+                raise ConversationError(
+                    _("message {index} has no {key!r} key (it has {keys})").format(
+                        index=i, key=key, keys=sorted(message)
+                    )
+                )
         role, content = message["role"], message["content"]
         if role not in ROLES:
             raise ConversationError(
-                f"message {i} has unknown role {role!r}; allowed roles are 'system', 'user' and 'assistant'"
+                _("message {index} has unknown role {role!r}; allowed roles are 'system', 'user' and 'assistant'").format(
+                    index=i, role=role
+                )
             )
         if role == "system":
             if i != 0:
-                raise ConversationError(f"{_where(i, message)}: a system message may only come first")
+                raise ConversationError(
+                    _("{where}: a system message may only come first").format(where=_where(i, message))
+                )
         elif role != expected:
             raise ConversationError(
-                f"{_where(i, message)}: expected role {expected!r} here; user and assistant turns "
-                "must alternate, starting with user (after an optional system message)"
+                _(
+                    "{where}: expected role {expected!r} here; user and assistant turns "
+                    "must alternate, starting with user (after an optional system message)"
+                ).format(where=_where(i, message), expected=expected)
             )
         else:
             expected = "assistant" if role == "user" else "user"
         if not isinstance(content, str):
-            kind = "is None" if content is None else f"has type {type(content).__name__}"
-            raise ConversationError(f"{_where(i, message)}: content {kind}, expected a str (plain text)")
+            if content is None:
+                problem = _("{where}: content is None, expected a str (plain text)")
+            else:
+                problem = _("{where}: content has type {type}, expected a str (plain text)")
+            raise ConversationError(problem.format(where=_where(i, message), type=type(content).__name__))
         if not content.strip():
-            raise ConversationError(f"{_where(i, message)}: content is empty; every turn needs some text")
+            raise ConversationError(
+                _("{where}: content is empty; every turn needs some text").format(where=_where(i, message))
+            )
 
     if not any(message["role"] == "assistant" for message in messages):
-        raise ConversationError("the conversation has no assistant turn, so there is nothing to learn from")
+        raise ConversationError(_("the conversation has no assistant turn, so there is nothing to learn from"))
 
 
 def validate_dataset(dataset: datasets.Dataset | list[dict], column: str = "messages") -> None:
     """Return None if every row's `column` is a valid conversation; raise ConversationError otherwise."""
     if isinstance(dataset, datasets.DatasetDict):
         raise TypeError(
-            f"got a DatasetDict with splits {list(dataset)}; validate one split, e.g. validate_dataset(ds['train'])"
+            _("got a DatasetDict with splits {splits}; validate one split, e.g. validate_dataset(ds['train'])").format(
+                splits=list(dataset)
+            )
         )
     if isinstance(dataset, datasets.Dataset):
         columns = dataset.column_names
     elif isinstance(dataset, list):
         columns = sorted({key for row in dataset if isinstance(row, dict) for key in row})
     else:
-        raise TypeError(f"expected a datasets.Dataset or a list of dicts, got {type(dataset).__name__}")
+        raise TypeError(
+            _("expected a datasets.Dataset or a list of dicts, got {type}").format(type=type(dataset).__name__)
+        )
 
     if column not in columns:
         raise ConversationError(
-            f"no {column!r} column; the data has columns {columns}. If your rows have question/answer "
-            "columns, convert each row first, e.g. messages = [{'role': 'user', 'content': question}, "
-            "{'role': 'assistant', 'content': answer}]"
+            _(
+                "no {column!r} column; the data has columns {columns}. If your rows have question/answer "
+                "columns, convert each row first, e.g. {example}"
+            ).format(
+                column=column,
+                columns=columns,
+                example="messages = [{'role': 'user', 'content': question}, {'role': 'assistant', 'content': answer}]",
+            )
         )
     rows = dataset[column] if isinstance(dataset, datasets.Dataset) else dataset
     for i, row in enumerate(rows):
         if isinstance(dataset, list):
             if not isinstance(row, dict) or column not in row:
-                raise ConversationError(f"row {i}: expected a dict with a {column!r} key")
+                raise ConversationError(_("row {index}: expected a dict with a {column!r} key").format(index=i, column=column))
             row = row[column]
         try:
             validate_conversation(row)
         except ConversationError as err:
-            raise ConversationError(f"row {i}: {err}") from None
+            raise ConversationError(_("row {index}: {error}").format(index=i, error=err)) from None

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers.i18n import _
+
 PROFILE_VARIABLE = "SFT_COURSE_PROFILE"
 # lesson: GPU-scale runs; quick: small CPU runs (the default without a GPU); demo: every training cell
 # under a minute on a laptop CPU, for live teaching (chosen with SFT_COURSE_PROFILE=demo).
@@ -115,7 +117,7 @@ def offline_reason() -> str:
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
         return "HF_HUB_OFFLINE=1"
     if not _hub_reachable():
-        return "the Hugging Face Hub cannot be reached"
+        return _("the Hugging Face Hub cannot be reached")
     return ""
 
 
@@ -134,13 +136,15 @@ def pick_profile(device: str) -> tuple[str, str]:
     if requested:
         if requested not in PROFILES:
             raise ValueError(
-                f"{PROFILE_VARIABLE}={requested!r} is not a profile. Use one of {', '.join(PROFILES)}, "
-                f"or unset it to let the course choose from the hardware."
+                _(
+                    "{variable}={requested!r} is not a profile. Use one of {profiles}, "
+                    "or unset it to let the course choose from the hardware."
+                ).format(variable=PROFILE_VARIABLE, requested=requested, profiles=", ".join(PROFILES))
             )
-        return requested, f"set by {PROFILE_VARIABLE}"
+        return requested, _("set by {variable}").format(variable=PROFILE_VARIABLE)
     if device == "cuda":
-        return "lesson", "a CUDA GPU is available"
-    return "quick", "no CUDA GPU"
+        return "lesson", _("a CUDA GPU is available")
+    return "quick", _("no CUDA GPU")
 
 
 def detect() -> Environment:
@@ -162,12 +166,17 @@ def detect() -> Environment:
 
 def summary(env: Environment) -> str:
     """Return the one-line description of the environment that a notebook prints at its top."""
-    where = "Colab" if env.platform == "colab" else "local"
-    network = "online" if env.online else f"offline ({env.offline_reason})"
-    bf16 = "bf16 supported" if env.bf16 else "no bf16"
-    return (
-        f"{where} · {env.device_name} ({env.device}, {bf16}) · {network} · "
-        f"profile: {env.profile} ({env.profile_reason})"
+    where = "Colab" if env.platform == "colab" else _("local")
+    network = _("online") if env.online else _("offline ({reason})").format(reason=env.offline_reason)
+    bf16 = _("bf16 supported") if env.bf16 else _("no bf16")
+    return _("{where} · {device_name} ({device}, {bf16}) · {network} · profile: {profile} ({profile_reason})").format(
+        where=where,
+        device_name=env.device_name,
+        device=env.device,
+        bf16=bf16,
+        network=network,
+        profile=env.profile,
+        profile_reason=env.profile_reason,
     )
 
 

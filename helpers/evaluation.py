@@ -21,6 +21,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.generation import pad_token_id
+from helpers.i18n import _, either
 from helpers.templates import has_generation_markers
 
 
@@ -29,7 +30,7 @@ def _summed_logprobs(
 ) -> tuple[list[float], list[int]]:
     """Return, per (token ids, scored mask) pair, the summed log-probability of its scored tokens and their count."""
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise ValueError(_("batch_size must be at least 1, got {batch_size}").format(batch_size=batch_size))
     # Longest first: similar lengths share a batch (less padding), and running out of memory shows at once.
     order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i][0]))
     sums, counts = [0.0] * len(sequences), [0] * len(sequences)
@@ -71,11 +72,13 @@ def assistant_perplexity(
     """Return the model's perplexity on the assistant tokens of the conversations: exp(mean negative log-likelihood)."""
     conversations = list(conversations)
     if not conversations:
-        raise ValueError("no conversations to score; pass a list of conversations, each a list of messages")
+        raise ValueError(_("no conversations to score; pass a list of conversations, each a list of messages"))
     if not tokenizer.chat_template or not has_generation_markers(tokenizer.chat_template):
         raise ValueError(
-            "This tokenizer's chat template has no {% generation %} markers, so transformers cannot tell which "
-            "tokens are the assistant's. Call helpers.templates.set_training_template(tokenizer) first."
+            _(
+                "This tokenizer's chat template has no {% generation %} markers, so transformers cannot tell which "
+                "tokens are the assistant's. Call helpers.templates.set_training_template(tokenizer) first."
+            )
         )
     encoded = tokenizer.apply_chat_template(
         conversations, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
@@ -83,7 +86,7 @@ def assistant_perplexity(
     sequences = list(zip(encoded["input_ids"], encoded["assistant_masks"]))
     sums, counts = _summed_logprobs(model, sequences, pad_token_id(tokenizer), batch_size)
     if sum(counts) == 0:
-        raise ValueError("the conversations have no assistant tokens to score; each needs an assistant reply")
+        raise ValueError(_("the conversations have no assistant tokens to score; each needs an assistant reply"))
     # Weighted by tokens, not by conversation: a long reply counts for more, as it does in the training loss.
     return math.exp(-sum(sums) / sum(counts))
 
@@ -100,18 +103,19 @@ def continuation_logprobs(
 ) -> list[float]:
     """Return, for each (context, continuation) pair, the summed log-probability of the continuation's tokens."""
     if not pairs:
-        raise ValueError("no (context, continuation) pairs to score")
+        raise ValueError(_("no (context, continuation) pairs to score"))
     sequences = []
     for i, (context, continuation) in enumerate(pairs):
         # The context keeps the tokenizer's own special tokens (a BOS where the model expects one);
         # the continuation is encoded apart, so the scored tokens are exactly its own.
         context_ids = tokenizer(context)["input_ids"]
         continuation_ids = tokenizer(continuation, add_special_tokens=False)["input_ids"]
-        if not context_ids or not continuation_ids:
-            empty = "context" if not context_ids else "continuation"
-            raise ValueError(f"pair {i}: the {empty} is empty; both need some text to score")
+        if not context_ids:
+            raise ValueError(_("pair {index}: the context is empty; both need some text to score").format(index=i))
+        if not continuation_ids:
+            raise ValueError(_("pair {index}: the continuation is empty; both need some text to score").format(index=i))
         sequences.append((context_ids + continuation_ids, [0] * len(context_ids) + [1] * len(continuation_ids)))
-    sums, _ = _summed_logprobs(model, sequences, pad_token_id(tokenizer), batch_size)
+    sums, unused = _summed_logprobs(model, sequences, pad_token_id(tokenizer), batch_size)
     return sums
 
 
@@ -121,13 +125,15 @@ def multiple_choice_table(
     """Return a DataFrame with one row per question: the answer, the model's pick, whether it is correct, the margin."""
     questions = list(questions)
     if not questions:
-        raise ValueError("no questions to score; pass rows with 'question', 'choices' and 'answer'")
+        raise ValueError(_("no questions to score; pass rows with 'question', 'choices' and 'answer'"))
     pairs = []
     for i, row in enumerate(questions):
         missing = [key for key in ("question", "choices", "answer") if key not in row]
         if missing:
-            fields = " or ".join(repr(key) for key in missing)
-            raise ValueError(f"question {i} has no {fields} field (it has {sorted(row)})")
+            fields = either(map(repr, missing))
+            raise ValueError(
+                _("question {index} has no {fields} field (it has {keys})").format(index=i, fields=fields, keys=sorted(row))
+            )
         context = multiple_choice_prompt(row["question"])
         # The leading space belongs to the answer, as in "Answer: Paris".
         pairs += [(context, " " + choice) for choice in row["choices"]]

@@ -10,14 +10,15 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.environment import progress_displays_off
+from helpers.i18n import _
 from helpers.templates import END_OF_TURN
 
 
 def prompt_messages(messages: list[dict]) -> list[dict]:
     """Return the conversation up to (not including) its final assistant turn: what the model is asked to answer."""
     if not messages or messages[-1]["role"] != "assistant":
-        last = repr(messages[-1]["role"]) if messages else "nothing (the conversation is empty)"
-        raise ValueError(f"the last message should be an assistant turn to strip, but it is {last}")
+        last = repr(messages[-1]["role"]) if messages else _("nothing (the conversation is empty)")
+        raise ValueError(_("the last message should be an assistant turn to strip, but it is {last}").format(last=last))
     return messages[:-1]
 
 
@@ -46,7 +47,7 @@ def generate_replies(
 
     settings are generate_turns' (max_new_tokens, batch_size, do_sample, temperature, top_p, progress).
     """
-    return [reply for reply, _ in generate_turns(model, tokenizer, conversations, **settings)]
+    return [reply for reply, unused in generate_turns(model, tokenizer, conversations, **settings)]
 
 
 def generate_turns(
@@ -62,12 +63,14 @@ def generate_turns(
 ) -> list[tuple[str, bool]]:
     """Return (reply, ended) for each conversation: ended is False where the reply ran on to max_new_tokens."""
     if len(conversations) == 0:
-        raise ValueError("no conversations to answer; pass a list of conversations, each a list of messages")
+        raise ValueError(_("no conversations to answer; pass a list of conversations, each a list of messages"))
     for i, messages in enumerate(conversations):
         if not messages or messages[-1]["role"] != "user":
             raise ValueError(
-                f"conversation {i} does not end with a user turn, so it is not a prompt; "
-                "for a dataset row, pass prompt_messages(row['messages']) to drop its final assistant reply"
+                _(
+                    "conversation {number} does not end with a user turn, so it is not a prompt; "
+                    "for a dataset row, pass prompt_messages(row['messages']) to drop its final assistant reply"
+                ).format(number=i)
             )
     texts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in conversations]
     # Longest first: similar lengths share a batch (less padding), and running out of memory shows at once.
@@ -87,7 +90,7 @@ def generate_turns(
         starts = range(0, len(order), batch_size)
         # tqdm's notebook bar ignores TQDM_DISABLE, so honour it here (tests and stored notebooks set it).
         hide_bar = not progress or progress_displays_off()
-        for start in tqdm(starts, desc="Generating", unit="batch", disable=hide_bar):
+        for start in tqdm(starts, desc=_("Generating"), unit="batch", disable=hide_bar):
             batch = order[start : start + batch_size]
             # add_special_tokens=False: the chat template already wrote every special token it needs.
             inputs = tokenizer(
@@ -127,8 +130,8 @@ def reply_table(
         {
             "prompt": [messages[-1]["content"] for messages in prompts],
             "reference": [row["messages"][-1]["content"] for row in rows],
-            "reply": [reply for reply, _ in replies],
-            "ended": [ended for _, ended in replies],
+            "reply": [reply for reply, unused in replies],
+            "ended": [ended for unused, ended in replies],
         }
     )
     for column in ("category", "policy"):

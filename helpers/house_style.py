@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from helpers.i18n import _, either
+
 GREETING = "Hello from Nimbus Support!"
 SIGN_OFF = "Best regards, Nimbus Support"
 CATEGORIES = ("BILLING", "SHIPPING", "TECHNICAL", "RETURNS", "ACCOUNT")
@@ -39,12 +41,18 @@ _CATEGORY_LINE = re.compile(r"Category: (" + "|".join(CATEGORIES) + r")")
 _POLICY_LINE = re.compile(rf"Policy: ({POLICY_CODE})")
 
 
+def _unknown_category(category: str) -> str:
+    return _("unknown category {category!r}; valid categories are {categories}").format(
+        category=category, categories=", ".join(CATEGORIES)
+    )
+
+
 def format_reply(category: str, answer: str, policy: str) -> str:
     """Return a reply in the five-line house style."""
     if category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r}; valid categories are {', '.join(CATEGORIES)}")
+        raise ValueError(_unknown_category(category))
     if "\n" in answer:
-        raise ValueError("the answer must be a single line (one or two short sentences)")
+        raise ValueError(_("the answer must be a single line (one or two short sentences)"))
     return "\n".join([GREETING, f"Category: {category}", answer.strip(), f"Policy: {policy}", SIGN_OFF])
 
 
@@ -64,11 +72,17 @@ def _lines(reply: str) -> list[str]:
 def score_reply(reply: str, category: str, policy: str) -> dict[str, bool]:
     """Return {criterion: passed} for one reply, given the expected category and policy."""
     if category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r}; valid categories are {', '.join(CATEGORIES)}")
+        raise ValueError(_unknown_category(category))
     if policy not in _policies():
-        raise ValueError(f"unknown policy {policy!r}; valid policies are {', '.join(sorted(_policies()))}")
+        raise ValueError(
+            _("unknown policy {policy!r}; valid policies are {policies}").format(
+                policy=policy, policies=", ".join(sorted(_policies()))
+            )
+        )
     if not isinstance(reply, str):
-        raise TypeError(f"reply must be a str, got {type(reply).__name__}; pass only the generated text")
+        raise TypeError(
+            _("reply must be a str, got {type}; pass only the generated text").format(type=type(reply).__name__)
+        )
 
     lines = _lines(reply)
     category_match = _CATEGORY_LINE.fullmatch(lines[1]) if len(lines) >= 2 else None
@@ -91,9 +105,12 @@ def expected_fields(row: dict) -> tuple[str, str]:
     """Return (category, policy) that a dataset row expects its reply to have."""
     missing = [key for key in ("category", "policy") if key not in row]
     if missing:
+        fields = either(map(repr, missing))
         raise ValueError(
-            f"row has no {' or '.join(repr(k) for k in missing)} field (it has {sorted(row)}); "
-            "score_replies needs support-desk rows with 'category' and 'policy'"
+            _(
+                "row has no {fields} field (it has {keys}); "
+                "score_replies needs support-desk rows with 'category' and 'policy'"
+            ).format(fields=fields, keys=sorted(row))
         )
     return row["category"], row["policy"]
 
@@ -101,15 +118,17 @@ def expected_fields(row: dict) -> tuple[str, str]:
 def criteria_table(replies: Sequence[str], rows: Sequence[dict]) -> pd.DataFrame:
     """Return one row per reply and one True/False column per criterion: which checks each reply passed."""
     if len(replies) != len(rows):
-        raise ValueError(f"got {len(replies)} replies but {len(rows)} rows; pass one reply per row")
+        raise ValueError(
+            _("got {replies} replies but {rows} rows; pass one reply per row").format(replies=len(replies), rows=len(rows))
+        )
     if len(replies) == 0:
-        raise ValueError("no replies to score")
+        raise ValueError(_("no replies to score"))
     checks = []
     for i, (reply, row) in enumerate(zip(replies, rows)):
         try:
             checks.append(score_reply(reply, *expected_fields(row)))
         except (ValueError, TypeError) as err:
-            raise type(err)(f"reply {i}: {err}") from None
+            raise type(err)(_("reply {index}: {error}").format(index=i, error=err)) from None
     return pd.DataFrame(checks, columns=list(CRITERIA))
 
 
@@ -143,7 +162,7 @@ def majority_outcomes(train_rows: Sequence[dict], rows: Sequence[dict]) -> pd.Da
     """Return, per row, whether always answering the training data's most common category and policy is right."""
     train_rows, rows = list(train_rows), list(rows)
     if not train_rows or not rows:
-        raise ValueError("a majority baseline needs training rows (to count) and rows to score")
+        raise ValueError(_("a majority baseline needs training rows (to count) and rows to score"))
     category = pd.Series([row["category"] for row in train_rows]).mode()[0]
     policy = pd.Series([row["policy"] for row in train_rows]).mode()[0]
     expected = pd.DataFrame([expected_fields(row) for row in rows], columns=["category", "policy"])

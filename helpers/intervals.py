@@ -7,15 +7,19 @@ import math
 import numpy as np
 import pandas as pd
 
+from helpers.i18n import _
+
 Z_95 = 1.959964  # standard normal quantile for a two-sided 95% interval
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
     """Return the (low, high) Wilson score interval of a rate: 95% by default."""
     if trials <= 0:
-        raise ValueError("a rate needs at least one trial")
+        raise ValueError(_("a rate needs at least one trial"))
     if not 0 <= successes <= trials:
-        raise ValueError(f"successes must be between 0 and trials ({trials}), got {successes}")
+        raise ValueError(
+            _("successes must be between 0 and trials ({trials}), got {successes}").format(trials=trials, successes=successes)
+        )
     rate = successes / trials
     centre = (rate + z**2 / (2 * trials)) / (1 + z**2 / trials)
     half_width = z * math.sqrt(rate * (1 - rate) / trials + z**2 / (4 * trials**2)) / (1 + z**2 / trials)
@@ -55,7 +59,11 @@ def interval_table(outcomes: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def paired_difference(first: pd.Series, second: pd.Series, resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
     """Return the difference of two rates on the same items (first - second) with its 95% paired-bootstrap interval."""
     if len(first) != len(second) or len(first) == 0:
-        raise ValueError(f"need the same non-empty items scored twice, got {len(first)} and {len(second)}")
+        raise ValueError(
+            _("need the same non-empty items scored twice, got {first} and {second}").format(
+                first=len(first), second=len(second)
+            )
+        )
     differences = first.to_numpy(dtype=float) - second.to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     # Resampling items, not the two sets separately, keeps each question's pair together.

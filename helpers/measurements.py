@@ -10,6 +10,8 @@ import psutil
 import torch
 from transformers import Trainer
 
+from helpers.i18n import _
+
 
 class PeakMemory:
     """Context manager measuring the peak memory (MiB) a block adds: GPU memory on CUDA, resident memory on a CPU."""
@@ -93,5 +95,9 @@ def read_run_summary(folder: str | Path) -> dict[str, float]:
     """Return the run summary saved beside a model (save_run_summary's)."""
     path = Path(folder) / RUN_SUMMARY_FILE
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the run that saved this model did not record its costs. Run lesson 2 again.")
+        raise FileNotFoundError(
+            _("{path} is missing: the run that saved this model did not record its costs. Run lesson 2 again.").format(
+                path=path
+            )
+        )
     return json.loads(path.read_text())

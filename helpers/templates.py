@@ -11,6 +11,8 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from helpers.i18n import _
+
 SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 # ChatML ends every turn with this token. A chat model stops generating there; a base model has
 # never been told to (its generation config stops only at <|endoftext|>).
@@ -62,6 +64,9 @@ class TokenView:
     def n_trained(self) -> int:
         return sum(self.trained)
 
+    def _count(self) -> str:
+        return _("{trained} of {total} tokens trained").format(trained=self.n_trained, total=len(self.tokens))
+
     def _repr_html_(self) -> str:
         spans = []
         for token, trained in zip(self.tokens, self.trained):
@@ -70,9 +75,9 @@ class TokenView:
             spans.append(f'<span style="{style};border-radius:3px;margin:0 1px">{text}</span>')
         legend = (
             f'<div style="margin-bottom:6px;font-family:sans-serif">'
-            f'<span style="background:#b7e4c7;padding:0 4px">trained on</span> '
-            f'<span style="background:#e9ecef;color:#6c757d;padding:0 4px">context only</span> '
-            f"· {self.n_trained} of {len(self.tokens)} tokens trained</div>"
+            f'<span style="background:#b7e4c7;padding:0 4px">{_("trained on")}</span> '
+            f'<span style="background:#e9ecef;color:#6c757d;padding:0 4px">{_("context only")}</span> '
+            f"· {self._count()}</div>"
         )
         if self.note:
             note_style = "margin-bottom:6px;font-family:sans-serif;color:#6c757d"
@@ -91,7 +96,7 @@ class TokenView:
         if inside:
             parts.append("]]")
         note = f"({self.note})\n" if self.note else ""
-        return f"{self.n_trained} of {len(self.tokens)} tokens trained:\n{note}" + "".join(parts)
+        return f"{self._count()}:\n{note}" + "".join(parts)
 
 
 def trained_tokens(
@@ -105,13 +110,17 @@ def trained_tokens(
     template = chat_template or tokenizer.chat_template
     if not template:
         raise ValueError(
-            "This tokenizer has no chat template. Pass one with chat_template=..., or install the course's "
-            "with helpers.templates.set_training_template(tokenizer)."
+            _(
+                "This tokenizer has no chat template. Pass one with chat_template=..., or install the course's "
+                "with helpers.templates.set_training_template(tokenizer)."
+            )
         )
     if not has_generation_markers(template):
         raise ValueError(
-            "This chat template has no {% generation %} markers, so transformers cannot tell which tokens are "
-            "the assistant's. Use helpers.templates.set_training_template(tokenizer) or add the markers."
+            _(
+                "This chat template has no {% generation %} markers, so transformers cannot tell which tokens are "
+                "the assistant's. Use helpers.templates.set_training_template(tokenizer) or add the markers."
+            )
         )
     encoded = tokenizer.apply_chat_template(
         messages,
@@ -149,7 +158,7 @@ def trl_chat_template(name: str) -> str:
     path = TRL_CHAT_TEMPLATES / f"{name}.jinja"
     if not path.is_file():
         known = ", ".join(sorted(path.stem for path in TRL_CHAT_TEMPLATES.glob("*.jinja")))
-        raise ValueError(f"TRL ships no chat template named {name!r}. The ones it ships: {known}.")
+        raise ValueError(_("TRL ships no chat template named {name!r}. The ones it ships: {known}.").format(name=name, known=known))
     return path.read_text(encoding="utf-8")
 
 
@@ -222,7 +231,11 @@ FAMILIES: dict[str, Family] = {
 def family_named(name: str) -> Family:
     """Return the family called name, with a clear error for a name the course does not know."""
     if name not in FAMILIES:
-        raise ValueError(f"No family named {name!r}. The course knows: {', '.join(repr(n) for n in FAMILIES)}.")
+        raise ValueError(
+            _("No family named {name!r}. The course knows: {known}.").format(
+                name=name, known=", ".join(repr(n) for n in FAMILIES)
+            )
+        )
     return FAMILIES[name]
 
 
@@ -231,7 +244,11 @@ def _hub_tokenizer(hub_id: str) -> PreTrainedTokenizerBase | None:
     try:
         return AutoTokenizer.from_pretrained(hub_id)
     except (OSError, ValueError) as error:  # no network after all, a moved repo: fall back, do not stop the lesson
-        print(f"Could not load {hub_id} from the Hub ({type(error).__name__}); using TRL's copy of its template.")
+        print(
+            _("Could not load {hub_id} from the Hub ({error}); using TRL's copy of its template.").format(
+                hub_id=hub_id, error=type(error).__name__
+            )
+        )
         return None
 
 
@@ -262,7 +279,7 @@ def render_family(
     Like the real template, it raises jinja2.TemplateError for a conversation the family refuses
     (Gemma 1/2: a system message).
     """
-    family_tokenizer, template, special_tokens, _ = _renderer(family_named(name), tokenizer, online, training=False)
+    family_tokenizer, template, special_tokens, unused = _renderer(family_named(name), tokenizer, online, training=False)
     return family_tokenizer.apply_chat_template(
         messages, chat_template=template, tokenize=False, add_generation_prompt=add_generation_prompt, **special_tokens
     )
@@ -283,8 +300,8 @@ def family_trained_tokens(
         special_tokens=special_tokens,
     )
     if not own:
-        view.note = (
-            f"These are SmolLM2's tokens: it does not know {family.name}'s special tokens, so {family.end_of_turn} "
-            f"shows as several pieces, where {family.name}'s own tokenizer (loaded online) reads one token."
-        )
+        view.note = _(
+            "These are SmolLM2's tokens: it does not know {family}'s special tokens, so {end_of_turn} "
+            "shows as several pieces, where {family}'s own tokenizer (loaded online) reads one token."
+        ).format(family=family.name, end_of_turn=family.end_of_turn)
     return view

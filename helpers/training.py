@@ -11,6 +11,7 @@ from trl import SFTConfig, SFTTrainer
 
 from helpers.data import lesson2_rows
 from helpers.environment import Environment
+from helpers.i18n import _
 from helpers.measurements import RUN_SUMMARY_FILE, PeakMemory, run_summary, save_run_summary
 from helpers.models import cache_dir, load_model_and_tokenizer, staged_folder
 from helpers.templates import END_OF_TURN, set_training_template
@@ -19,12 +20,13 @@ from helpers.templates import END_OF_TURN, set_training_template
 def pick_precision(env: Environment) -> tuple[dict[str, bool], str]:
     """Return SFTConfig's precision flags for this hardware ({"bf16": ..., "fp16": ...}) and the reason."""
     if env.device == "cuda" and env.bf16:
-        return {"bf16": True, "fp16": False}, f"{env.device_name} supports bf16"
+        return {"bf16": True, "fp16": False}, _("{device} supports bf16").format(device=env.device_name)
     if env.device == "cuda":
-        return {"bf16": False, "fp16": True}, f"{env.device_name} has no bf16 (a Colab T4, say): fp16 mixed precision"
+        reason = _("{device} has no bf16 (a Colab T4, say): fp16 mixed precision").format(device=env.device_name)
+        return {"bf16": False, "fp16": True}, reason
     if env.device == "cpu" and env.bf16:
-        return {"bf16": True, "fp16": False}, "this CPU computes bf16 natively (AMX or AVX512-BF16): bf16 autocast"
-    return {"bf16": False, "fp16": False}, f"no fast half precision on this {env.device_name}: float32"
+        return {"bf16": True, "fp16": False}, _("this CPU computes bf16 natively (AMX or AVX512-BF16): bf16 autocast")
+    return {"bf16": False, "fp16": False}, _("no fast half precision on this {device}: float32").format(device=env.device_name)
 
 
 def without_autocast(trainer: Trainer) -> PreTrainedModel:
@@ -76,19 +78,21 @@ def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path, run: dict
     """
     lesson2_folder = Path(lesson2_folder)
     if (lesson2_folder / "model.safetensors").exists():
-        return lesson2_folder, f"lesson 2's output ({lesson2_folder.as_posix()})"
+        return lesson2_folder, _("lesson 2's output ({folder})").format(folder=lesson2_folder.as_posix())
     run = run or QUICK_RUN
     cached = cache_dir() / "models" / f"{CACHED_MODEL_PREFIX}-{run['train_rows']}-rows"
     shown = str(cached).replace(str(Path.home()), "~")
     if (cached / RUN_SUMMARY_FILE).exists():
-        return cached, f"the course cache ({shown}), trained earlier because lesson 2 had not run"
+        return cached, _("the course cache ({folder}), trained earlier because lesson 2 had not run").format(folder=shown)
     print(
-        f"Lesson 2's model is not here: training its run now ({run['steps']} steps of {run['batch']} conversations; "
-        f"about 4 minutes on a CPU in the quick profile), into {shown}"
+        _(
+            "Lesson 2's model is not here: training its run now ({steps} steps of {batch} conversations; "
+            "about 4 minutes on a CPU in the quick profile), into {folder}"
+        ).format(steps=run["steps"], batch=run["batch"], folder=shown)
     )
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
     set_training_template(tokenizer)
-    train_rows, _ = lesson2_rows(run["train_rows"], 0)
+    train_rows, unused = lesson2_rows(run["train_rows"], 0)
     shutil.rmtree(cached, ignore_errors=True)  # a cache from before run summaries were saved
     with staged_folder(cached) as staging:
         trainer = SFTTrainer(
@@ -103,4 +107,4 @@ def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path, run: dict
         trainer.save_model(str(staging))
         save_run_summary(run_summary(trainer, memory.mib), staging)
         shutil.rmtree(staging / "run", ignore_errors=True)
-    return cached, f"the course cache ({shown}), trained just now because lesson 2 had not run"
+    return cached, _("the course cache ({folder}), trained just now because lesson 2 had not run").format(folder=shown)

@@ -10,6 +10,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.data import ROLES
 from helpers.generation import generate_replies
+from helpers.i18n import _
 from helpers.templates import FAMILIES, family_trained_tokens, render_family
 
 
@@ -28,9 +29,13 @@ def text_to_conversation(text: str) -> list[dict]:
         elif messages:
             messages[-1]["content"] += "\n" + line
         elif line.strip():
-            raise ValueError(f"line {number} should start with one of {', '.join(r + ':' for r in ROLES)}")
+            raise ValueError(
+                _("line {number} should start with one of {roles}").format(
+                    number=number, roles=", ".join(r + ":" for r in ROLES)
+                )
+            )
     if not messages:
-        raise ValueError("the conversation is empty: write at least one line such as 'user: Hello!'")
+        raise ValueError(_("the conversation is empty: write at least one line such as 'user: Hello!'"))
     return messages
 
 
@@ -43,7 +48,7 @@ class TemplateExplorer(widgets.VBox):
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, messages: list[dict], online: bool = False):
         self.tokenizer, self.online = tokenizer, online
-        self.family = widgets.Dropdown(options=list(FAMILIES), description="Family")
+        self.family = widgets.Dropdown(options=list(FAMILIES), description=_("Family"))
         self.generation_prompt = widgets.Checkbox(value=False, description="add_generation_prompt")
         self.conversation = widgets.Textarea(
             value=conversation_to_text(messages), rows=8, layout=widgets.Layout(width="100%")
@@ -56,9 +61,9 @@ class TemplateExplorer(widgets.VBox):
             [
                 widgets.HBox([self.family, self.generation_prompt]),
                 self.conversation,
-                widgets.HTML("<b>Rendered text</b>"),
+                widgets.HTML("<b>" + _("Rendered text") + "</b>"),
                 self.rendered,
-                widgets.HTML("<b>Tokens a training run learns from</b>"),
+                widgets.HTML("<b>" + _("Tokens a training run learns from") + "</b>"),
                 self.tokens,
             ]
         )
@@ -72,8 +77,8 @@ class TemplateExplorer(widgets.VBox):
         try:
             messages = text_to_conversation(self.conversation.value)
         except ValueError as error:
-            message = f'<span style="color:#c1121f">Cannot read the conversation: {html.escape(str(error))}</span>'
-            return message, ""
+            message = _("Cannot read the conversation: {error}").format(error=html.escape(str(error)))
+            return f'<span style="color:#c1121f">{message}</span>', ""
         family = self.family.value
         options = {"online": self.online, "add_generation_prompt": self.generation_prompt.value}
         try:
@@ -81,7 +86,9 @@ class TemplateExplorer(widgets.VBox):
             token_view = family_trained_tokens(family, messages, self.tokenizer, **options)
         except TemplateError as refusal:
             # A real template may refuse a conversation (Gemma 1/2: a system message): say so, as the lesson does.
-            message = f"{family}'s own template refuses this conversation: {refusal}"
+            message = _("{family}'s own template refuses this conversation: {refusal}").format(
+                family=family, refusal=refusal
+            )
             return f'<span style="color:#c1121f">{html.escape(message)}</span>', ""
         return f"<pre>{html.escape(text)}</pre>", token_view._repr_html_()
 
@@ -90,11 +97,11 @@ class TemplateExplorer(widgets.VBox):
         # any viewer without a widget manager falls back to this static snapshot of the same views.
         bundle = super()._repr_mimebundle_(**kwargs)
         rendered, tokens = self._views()
-        bundle["text/html"] = (
-            f"<p><i>Static snapshot: family <b>{html.escape(self.family.value)}</b>, "
-            f"add_generation_prompt={self.generation_prompt.value}. Run the notebook to interact.</i></p>"
-            f"{rendered}{tokens}"
-        )
+        snapshot = _(
+            "Static snapshot: family <b>{family}</b>, add_generation_prompt={add_generation_prompt}. "
+            "Run the notebook to interact."
+        ).format(family=html.escape(self.family.value), add_generation_prompt=self.generation_prompt.value)
+        bundle["text/html"] = f"<p><i>{snapshot}</i></p>{rendered}{tokens}"
         bundle["text/plain"] = f"TemplateExplorer(family={self.family.value!r})"
         return bundle
 
@@ -110,10 +117,10 @@ _BUBBLE_STYLES = {
 def chat_transcript_html(messages: list[dict]) -> str:
     """Return the conversation as HTML chat bubbles (content escaped, newlines kept)."""
     if not messages:
-        return '<div style="color:#6c757d;font-family:sans-serif"><i>No messages yet.</i></div>'
+        return '<div style="color:#6c757d;font-family:sans-serif"><i>' + _("No messages yet.") + "</i></div>"
     bubbles = []
     for message in messages:
-        label = "system prompt: " if message["role"] == "system" else ""
+        label = _("system prompt:") + " " if message["role"] == "system" else ""
         style = _BUBBLE_STYLES.get(message["role"], _BUBBLE_STYLES["assistant"])
         bubbles.append(f'<div style="{style}">{label}{html.escape(message["content"])}</div>')
     return f'<div style="display:flex;flex-direction:column">{"".join(bubbles)}</div>'
@@ -135,15 +142,15 @@ class ChatWidget(widgets.VBox):
         # continuous_update=False: the value changes only on Enter (or leaving the box), which is how
         # ipywidgets 8 replaces the deprecated on_submit.
         self.input = widgets.Text(
-            placeholder="Type a message and press Enter", continuous_update=False, layout=widgets.Layout(flex="1")
+            placeholder=_("Type a message and press Enter"), continuous_update=False, layout=widgets.Layout(flex="1")
         )
-        self.send_button = widgets.Button(description="Send", button_style="primary")
-        self.clear_button = widgets.Button(description="Clear")
+        self.send_button = widgets.Button(description=_("Send"), button_style="primary")
+        self.clear_button = widgets.Button(description=_("Clear"))
         self.temperature = widgets.FloatSlider(
             value=0.0, min=0.0, max=1.5, step=0.05, description="temperature", readout_format=".2f"
         )
         self.top_p = widgets.FloatSlider(value=0.9, min=0.1, max=1.0, step=0.05, description="top_p")
-        self.max_new_tokens = widgets.IntSlider(value=96, min=16, max=256, step=16, description="max tokens")
+        self.max_new_tokens = widgets.IntSlider(value=96, min=16, max=256, step=16, description=_("max tokens"))
         self.input.observe(lambda change: self._send_from_input(change["new"]), names="value")
         # Typing then clicking Send sends once: leaving the box already sent and emptied it.
         self.send_button.on_click(lambda _button: self._send_from_input(self.input.value))
@@ -153,7 +160,9 @@ class ChatWidget(widgets.VBox):
                 self.transcript,
                 widgets.HBox([self.input, self.send_button, self.clear_button]),
                 widgets.HBox([self.temperature, self.top_p, self.max_new_tokens]),
-                widgets.HTML("<small>temperature 0 = greedy: the same message always gets the same reply.</small>"),
+                widgets.HTML(
+                    "<small>" + _("temperature 0 = greedy: the same message always gets the same reply.") + "</small>"
+                ),
             ]
         )
         self.refresh()
@@ -168,7 +177,7 @@ class ChatWidget(widgets.VBox):
     def send(self, text: str) -> str:
         """Return the model's reply to text, after adding both to the transcript."""
         if not text.strip():
-            raise ValueError("the message is empty; type something for the model to answer")
+            raise ValueError(_("the message is empty; type something for the model to answer"))
         self.messages.append({"role": "user", "content": text.strip()})
         self.refresh(pending=True)
         try:
@@ -197,7 +206,8 @@ class ChatWidget(widgets.VBox):
 
     def refresh(self, pending: bool = False) -> None:
         """Re-render the transcript (with a "thinking" line while a reply is being generated)."""
-        waiting = '<div style="color:#6c757d;font-family:sans-serif"><i>thinking…</i></div>' if pending else ""
+        thinking = '<div style="color:#6c757d;font-family:sans-serif"><i>' + _("thinking…") + "</i></div>"
+        waiting = thinking if pending else ""
         self.transcript.value = chat_transcript_html(self.conversation()) + waiting
         self.send_button.disabled = pending
 
@@ -210,16 +220,21 @@ class ChatWidget(widgets.VBox):
         except Exception as error:
             # An exception in a widget callback goes to the front-end's log, where nobody looks: show it here.
             failure = html.escape(repr(error))
-            self.transcript.value += f'<div style="color:#c1121f">Could not generate a reply: {failure}</div>'
+            message = _("Could not generate a reply: {failure}").format(failure=failure)
+            self.transcript.value += f'<div style="color:#c1121f">{message}</div>'
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         # Like TemplateExplorer: a saved notebook or nbval, with no widget manager, sees this snapshot.
         bundle = super()._repr_mimebundle_(**kwargs)
         temperature, top_p = self.temperature.value, self.top_p.value
-        decoding = "greedy" if temperature == 0 else f"temperature {temperature:.2f}, top_p {top_p:.2f}"
-        bundle["text/html"] = (
-            f"<p><i>Static snapshot of the chat ({decoding}, up to {self.max_new_tokens.value} new tokens). "
-            f"Run the notebook to chat with the model.</i></p>{chat_transcript_html(self.conversation())}"
-        )
+        if temperature == 0:
+            decoding = _("greedy")
+        else:
+            decoding = _("temperature {temperature:.2f}, top_p {top_p:.2f}").format(temperature=temperature, top_p=top_p)
+        snapshot = _(
+            "Static snapshot of the chat ({decoding}, up to {max_new_tokens} new tokens). "
+            "Run the notebook to chat with the model."
+        ).format(decoding=decoding, max_new_tokens=self.max_new_tokens.value)
+        bundle["text/html"] = f"<p><i>{snapshot}</i></p>{chat_transcript_html(self.conversation())}"
         bundle["text/plain"] = f"ChatWidget({len(self.messages)} messages)"
         return bundle

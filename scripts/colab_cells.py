@@ -10,35 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.colab import badge_markdown, course_notebooks, setup_cell
+from helpers.colab import course_notebooks, with_colab_cells
 
 ROOT = Path(__file__).resolve().parent.parent
-SETUP_CELL_ID = "colab-setup"
-
-
-def with_colab_cells(notebook: nbformat.NotebookNode, relative_path: str) -> bool:
-    """Put the badge and the set-up cell in a notebook (in place); return whether anything changed."""
-    title = notebook.cells[0]
-    badge = badge_markdown(relative_path)
-    lines = title.source.splitlines()
-    if lines and lines[0].startswith("[![Open In Colab]"):
-        lines = lines[2:] if len(lines) > 1 and not lines[1].strip() else lines[1:]
-    new_title = "\n".join([badge, ""] + lines)
-    changed = new_title != title.source
-    title.source = new_title
-
-    setup = setup_cell(relative_path)
-    existing = [cell for cell in notebook.cells if cell.get("id") == SETUP_CELL_ID]
-    if existing:
-        changed |= existing[0].source != setup
-        existing[0].source = setup
-    else:
-        cell = nbformat.v4.new_code_cell(setup)
-        cell.id = SETUP_CELL_ID
-        notebook.cells.insert(1, cell)
-        changed = True
-    return changed
-
 
 if __name__ == "__main__":
     for path in course_notebooks(ROOT):

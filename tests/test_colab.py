@@ -11,6 +11,7 @@ import pytest
 
 from helpers import colab
 from helpers.colab import BRANCH, CHECKOUT, REPO_URL, badge_markdown, colab_url, course_notebooks, setup_cell, setup_commands
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = course_notebooks(ROOT)
@@ -94,7 +95,7 @@ def test_colab_url_points_at_the_notebook_on_the_main_branch():
     assert REPO_URL.removeprefix("https://github.com/") in url
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.relative_to(ROOT).as_posix())
 def test_every_notebook_opens_with_its_badge_and_the_setup_cell(path):
     notebook = nbformat.read(path, as_version=4)
     relative = path.relative_to(ROOT).as_posix()
@@ -103,8 +104,25 @@ def test_every_notebook_opens_with_its_badge_and_the_setup_cell(path):
     assert notebook.cells[1].outputs == [], "the set-up cell prints nothing on a local machine"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.relative_to(ROOT).as_posix())
 def test_the_repository_address_comes_only_from_helpers_colab(path):
     notebook = nbformat.read(path, as_version=4)
     rest = "\n".join(cell.source for cell in notebook.cells[2:])
     assert REPO_URL.removeprefix("https://") not in rest
+
+
+def test_a_vietnamese_notebooks_setup_cell_makes_the_helpers_speak_vietnamese(recorded, monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "")
+    exec(setup_cell("notebooks/vi/01_chat_templates.ipynb"), {})
+    assert os.environ[LANGUAGE_VARIABLE] == "vi" and recorded["run"] == []  # locally too, not only on Colab
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "")
+    exec(setup_cell(LESSON), {})
+    assert os.environ[LANGUAGE_VARIABLE] == ""
+
+
+def test_a_vietnamese_setup_cell_is_commented_in_vietnamese():
+    english, vietnamese = setup_cell(LESSON), setup_cell("notebooks/vi/solutions/01_chat_templates_solutions.ipynb")
+    assert english.splitlines()[0] != vietnamese.splitlines()[0]
+    assert vietnamese.splitlines()[0] == "# " + catalogue("vi").gettext(english.splitlines()[0].removeprefix("# "))
+    assert vietnamese.endswith('os.chdir("/content/sft-course/notebooks/vi/solutions")')

@@ -18,6 +18,7 @@ from helpers.environment import (
     summary,
     supports_bf16,
 )
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +144,21 @@ def test_default_environment_sets_what_is_missing_and_keeps_what_is_set(tmp_path
     assert os.environ["SFT_TEST_MISSING"] == "1"
     assert os.environ["SFT_TEST_SET"] == "from-the-shell"
     assert os.environ["SFT_TEST_EQUALS"] == "a=b"
+
+
+def test_summary_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    env = Environment(platform="local", device="cpu", device_name="CPU", bf16=False, online=True,
+                      offline_reason="", profile="quick", profile_reason="no CUDA GPU")
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = summary(env)
+    assert english == "local · CPU (cpu, no bf16) · online · profile: quick (no CUDA GPU)"
+    vi = catalogue("vi").gettext
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    expected = vi("{where} · {device_name} ({device}, {bf16}) · {network} · profile: {profile} ({profile_reason})").format(
+        where=vi("local"), device_name="CPU", device="cpu", bf16=vi("no bf16"), network=vi("online"),
+        profile="quick", profile_reason="no CUDA GPU",
+    )
+    assert summary(env) == expected != english
+    assert pick_profile("cpu")[1] == vi("no CUDA GPU") != "no CUDA GPU"
+    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    assert summary(env) == english

@@ -2,6 +2,7 @@
 
 import math
 
+import polib
 import pytest
 import torch
 
@@ -11,6 +12,7 @@ from helpers.evaluation import (
     multiple_choice_prompt,
     multiple_choice_table,
 )
+from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.templates import trained_tokens
 
 PARIS = [
@@ -168,3 +170,20 @@ def test_multiple_choice_table_rejects_bad_input(base_model_and_tokenizer):
         multiple_choice_table(*base_model_and_tokenizer, [])
     with pytest.raises(ValueError, match=r"question 1 has no 'choices' field"):
         multiple_choice_table(*base_model_and_tokenizer, [MOUSE, {"question": "Why?", "answer": 0}])
+
+
+def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    questions = [{"question": "Q?"}]  # the fields are checked before any model or tokenizer is used
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    with pytest.raises(ValueError) as english:
+        multiple_choice_table(None, None, questions)
+    assert str(english.value) == "question 0 has no 'choices' or 'answer' field (it has ['question'])"
+    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "evaluation.po"))
+    fields = po.find("{first} or {second}").msgstr.format(first="'choices'", second="'answer'")
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    with pytest.raises(ValueError) as vietnamese:
+        multiple_choice_table(None, None, questions)
+    expected = po.find("question {index} has no {fields} field (it has {keys})").msgstr.format(
+        index=0, fields=fields, keys=["question"]
+    )
+    assert str(vietnamese.value) == expected != str(english.value)

@@ -1,9 +1,10 @@
 """Tests for helpers.exercises.chat_templates: lesson 1's checks, with the notebooks' training-template tokenizer."""
 
 
-from feedback_asserts import fails_with
+from feedback_asserts import fails_with, in_vietnamese
 
 from helpers.exercises import chat_templates as check
+from helpers.i18n import LANGUAGE_VARIABLE
 from helpers.support_desk import SYSTEM_PROMPT
 
 EASY_CONVERSATION = [
@@ -179,3 +180,15 @@ def test_hard_newline_inside_the_generation_block(training_tokenizer):
 def test_hard_jinja_syntax_error(training_tokenizer):
     template = LEARNER_ANSWER.replace("{%- endfor -%}", "{%- endfor")
     fails_with(check.check_training_template(template, training_tokenizer), "Jinja could not render the template")
+
+
+# ── the Vietnamese edition ────────────────────────────────────────────────────────────────────────
+
+
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch, training_tokenizer):
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = check.check_training_template(42, training_tokenizer).message
+    assert english == "❌ Expected a template string, got int."
+    expected = in_vietnamese("Expected a template string, got {type_name}.", type_name="int")
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    assert check.check_training_template(42, training_tokenizer).message == expected != english

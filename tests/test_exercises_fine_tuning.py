@@ -5,12 +5,13 @@ import dataclasses
 
 import pandas as pd
 import pytest
-from feedback_asserts import fails_with, not_attempted, passes
+from feedback_asserts import fails_with, in_vietnamese, not_attempted, passes
 from peft import LoraConfig, get_peft_model
 
 from helpers.data import lesson2_rows
 from helpers.environment import detect
 from helpers.exercises import fine_tuning as check
+from helpers.i18n import LANGUAGE_VARIABLE
 from helpers.models import prepare_model_location
 from helpers.training import QUICK_SETTINGS, lesson2_config
 
@@ -346,3 +347,18 @@ def test_ranks_not_keyed_by_rank(rank_runs):
 def test_cli_without_the_end_of_turn_token(cli_settings):
     feedback = check.check_lora_cli_settings(_without(cli_settings, "eos_token"))
     fails_with(feedback, "would not stop at the end of its turn", "eos_token: <|im_end|>")
+
+
+# ── the Vietnamese edition ────────────────────────────────────────────────────────────────────────
+
+
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    settings = T4_SETTINGS | {"max_seq_length": 512}
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = check.check_t4_settings(settings).message
+    assert english == "❌ SFTConfig has no argument 'max_seq_length' any more.\n💡 Hint: it is called max_length now."
+    expected = in_vietnamese(
+        "SFTConfig has no argument {name} any more.", "it is called {new_name} now.", name="'max_seq_length'", new_name="max_length"
+    )
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    assert check.check_t4_settings(settings).message == expected != english

@@ -4,11 +4,12 @@ Best step, stop on accuracy, an over-fitting alarm, a learning rate too high.
 """
 
 import pytest
-from feedback_asserts import fails_with, not_attempted, passes
+from feedback_asserts import fails_with, in_vietnamese, not_attempted, passes
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainerState
 
 from helpers.exercises import fine_tuning
 from helpers.exercises import monitoring as check
+from helpers.i18n import LANGUAGE_VARIABLE
 
 # ── unknown_argument (lesson 2's helper, shared by the medium check) ──────────────────────────────
 
@@ -530,3 +531,16 @@ def test_too_high_without_logged_learning_rates_still_reads_the_curve():
     feedback = check.check_too_high_learning_rate(history, REFERENCE)
     passes(feedback)
     assert feedback.message.startswith("✅ At this learning rate"), feedback.message
+
+
+# ── the Vietnamese edition ────────────────────────────────────────────────────────────────────────
+
+
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    history = [{"loss": 2.07, "step": 1}]
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = check.check_best_step(1, 0.5, history).message
+    assert english == "❌ This log history has no evaluations.\n💡 Hint: pass overfit.state.log_history from section 4."
+    expected = in_vietnamese("This log history has no evaluations.", "pass overfit.state.log_history from section 4.")
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    assert check.check_best_step(1, 0.5, history).message == expected != english

@@ -4,6 +4,7 @@ import pytest
 
 from conftest import REPLY, RUN_ON
 from helpers.generation import generate_replies, generate_turns, pad_token_id, prompt_messages, reply_table, stop_token_ids
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.templates import END_OF_TURN
 
 SHORT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -131,3 +132,22 @@ def test_reply_table_says_whether_each_reply_ended(turn_model, base_tokenizer, s
 def test_pad_token_id_is_the_pad_token_or_else_the_eos_token(base_tokenizer, tokenizer):
     assert tokenizer.pad_token is not None and pad_token_id(tokenizer) == tokenizer.pad_token_id
     assert base_tokenizer.pad_token is None and pad_token_id(base_tokenizer) == base_tokenizer.eos_token_id
+
+
+def test_an_empty_conversation_is_refused_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    def refusal():
+        with pytest.raises(ValueError) as error:
+            prompt_messages([])
+        return str(error.value)
+
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = refusal()
+    assert english == "the last message should be an assistant turn to strip, but it is nothing (the conversation is empty)"
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vi = catalogue("vi").gettext
+    expected = vi("the last message should be an assistant turn to strip, but it is {last}").format(
+        last=vi("nothing (the conversation is empty)")
+    )
+    assert refusal() == expected != english
+    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    assert refusal() == english

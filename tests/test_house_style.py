@@ -1,5 +1,6 @@
 """Tests for the house-style scorer."""
 
+import polib
 import pytest
 
 from helpers.house_style import (
@@ -15,6 +16,7 @@ from helpers.house_style import (
     score_reply,
     score_table,
 )
+from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.support_desk import build_dataset, build_raw_qa
 
 GOOD = format_reply("BILLING", "We refunded the duplicate charge for order #48213.", "NB-101")
@@ -187,3 +189,18 @@ def test_outcome_table_is_one_row_per_reply():
     assert outcomes.to_dict("list") == {
         "format": [True, True], "content": [True, False], "category_correct": [True, True], "policy_correct": [True, False],
     }
+
+
+def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    with pytest.raises(ValueError) as english:
+        score_reply(GREETING, "FOOD", "NB-101")
+    assert str(english.value) == "unknown category 'FOOD'; valid categories are BILLING, SHIPPING, TECHNICAL, RETURNS, ACCOUNT"
+    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "house_style.po"))
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    with pytest.raises(ValueError) as vietnamese:
+        score_reply(GREETING, "FOOD", "NB-101")
+    expected = po.find("unknown category {category!r}; valid categories are {categories}").msgstr.format(
+        category="FOOD", categories="BILLING, SHIPPING, TECHNICAL, RETURNS, ACCOUNT"
+    )
+    assert str(vietnamese.value) == expected != str(english.value)

@@ -103,7 +103,7 @@ def test_the_training_lessons_have_profile_cells():
     assert {"02", "03", "04"} <= set(names), f"expected profile cells in lessons 2 to 4, found them in {names}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.relative_to(ROOT).as_posix())
 def test_every_profile_sets_the_same_keys(path):
     # A key the lesson entry lacks (or misspells) fails only when that profile runs: catch it here, at once.
     for cell in _code_cells(path):
@@ -145,7 +145,7 @@ def test_capping_keeps_what_is_not_a_size():
     assert capped({"quick": {"steps": 60}, "lesson": {"steps": 20}}) == {"steps": 20}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS_TO_RUN, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS_TO_RUN, ids=lambda path: path.relative_to(ROOT).as_posix())
 def test_notebook_runs_in_the_lesson_profile_capped(path, workdir, monkeypatch, pytestconfig):
     monkeypatch.setenv("SFT_COURSE_PROFILE", PROFILE)
     notebook, caps = rewritten(path)

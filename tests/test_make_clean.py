@@ -14,6 +14,8 @@ def test_make_clean_removes_lesson_outputs_and_keeps_the_converted_model(tmp_pat
         tmp_path / "notebooks/outputs/smollm2-support-desk/model.safetensors",
         tmp_path / "notebooks/outputs/trackio/sft-course-lesson-3.db",
         tmp_path / "notebooks/solutions/outputs/overfitting/checkpoint-1/optimizer.pt",
+        tmp_path / "notebooks/vi/outputs/smollm2-support-desk/model.safetensors",
+        tmp_path / "notebooks/vi/solutions/outputs/overfitting/checkpoint-1/optimizer.pt",
         tmp_path / "cache/models/smollm2-support-desk-240-rows/model.safetensors",
         tmp_path / "cache/models/smollm2-support-desk-1000-rows/model.safetensors",
     ]

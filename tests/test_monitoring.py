@@ -15,6 +15,7 @@ from transformers import TrainerControl, TrainerState
 
 import helpers.monitoring as monitoring
 from helpers.generation import prompt_messages
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.monitoring import HISTORY_COLUMNS, HouseStyleCheck, LiveLossPlot, history_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -358,3 +359,18 @@ def test_house_style_check_scores_replies_that_stop_at_the_end_of_the_turn(
     callback = HouseStyleCheck(check_rows, tokenizer=base_tokenizer, every=1, max_new_tokens=16)
     _evaluate(callback, TrainerState(), 1, model=turn_model)
     assert scored == [[REPLY] * len(check_rows)]
+
+
+def test_the_default_title_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    def title():
+        plot = LiveLossPlot(live=False)
+        plot.on_train_end(None, _state(LOG_HISTORY), TrainerControl())
+        return plot.figure.axes[0].get_title()
+
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    assert title() == "Training and validation loss"
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vietnamese = catalogue("vi").gettext("Training and validation loss")
+    assert title() == vietnamese != "Training and validation loss"
+    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    assert title() == "Training and validation loss"

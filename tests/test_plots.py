@@ -5,6 +5,7 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.plots import batch_layouts, criteria_bars, run_comparison, token_count_histogram, validation_curves
 
 
@@ -156,3 +157,18 @@ def test_batch_layouts_shows_the_padding_the_packed_row_and_block_diagonal_atten
     # Token 3 (the first of conversation 2) sees itself only; the last token sees its own conversation's two.
     assert allowed[3].tolist() == [False, False, False, True] + [False] * 6
     assert allowed[9].tolist() == [False] * 8 + [True, True]
+
+
+def test_axis_labels_speak_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    def labels():
+        axes = token_count_histogram([120, 150, 300], [40, 55, 90], title="Train split").axes[0]
+        return axes.get_xlabel(), axes.get_title()
+
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    assert labels() == ("tokens per conversation", "Train split")
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vietnamese = catalogue("vi").gettext("tokens per conversation")
+    assert vietnamese != "tokens per conversation"
+    assert labels() == (vietnamese, "Train split")  # the title is the notebook's: not translated here
+    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    assert labels() == ("tokens per conversation", "Train split")

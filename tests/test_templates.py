@@ -3,6 +3,7 @@
 import copy
 from pathlib import Path
 
+import polib
 import pytest
 import trl
 from jinja2 import TemplateError
@@ -12,6 +13,7 @@ from trl.chat_template_utils import get_training_chat_template
 from helpers import templates
 from helpers.data import SPLITS
 from helpers.environment import offline_reason
+from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.support_desk import SYSTEM_PROMPT
 from helpers.templates import (
     FAMILIES,
@@ -507,3 +509,15 @@ def test_training_row_view_shows_what_sfttrainer_trains_on(training_tokenizer, s
         view = training_row_view(training_tokenizer, row)
         assert view.trained == trained_tokens(training_tokenizer, messages).trained
         assert view.n_trained == sum(label != -100 for label in row["labels"]) > 0
+
+
+def test_the_token_view_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    view = TokenView(tokens=["Hi", "!"], trained=[False, True])
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = repr(view)
+    assert english == "1 of 2 tokens trained:\nHi[[!]]"
+    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "templates.po"))
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    count = po.find("{trained} of {total} tokens trained").msgstr.format(trained=1, total=2)
+    assert repr(view) == count + ":\nHi[[!]]" != english
+    assert po.find("context only").msgstr in view._repr_html_()

@@ -5,6 +5,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import polib
 import pytest
 import torch
 import transformers.training_args
@@ -12,6 +13,7 @@ from hardware import MACHINES, pretend
 
 from helpers import training
 from helpers.environment import Environment, detect
+from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.measurements import read_run_summary
 from helpers.training import (
     QUICK_RUN,
@@ -235,3 +237,14 @@ def test_without_autocast_gives_back_the_forward_of_before_training(training_tok
         unwrapped = model(input_ids=ids).logits
     assert model is tiny
     assert torch.equal(unwrapped, reference) and not torch.equal(in_training_precision, reference)
+
+
+def test_the_precision_reason_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    t4 = _env("cuda", "Tesla T4", False)
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = pick_precision(t4)[1]
+    assert english == "Tesla T4 has no bf16 (a Colab T4, say): fp16 mixed precision"
+    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "training.po"))
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    expected = po.find("{device} has no bf16 (a Colab T4, say): fp16 mixed precision").msgstr.format(device="Tesla T4")
+    assert pick_precision(t4)[1] == expected != english

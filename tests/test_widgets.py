@@ -5,6 +5,7 @@ import html
 import pytest
 
 from helpers import widgets
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.templates import FAMILIES
 from helpers.widgets import ChatWidget, TemplateExplorer, conversation_to_text, text_to_conversation
 
@@ -198,3 +199,15 @@ def test_a_reply_stops_at_the_end_of_the_turn(turn_model, base_tokenizer):
     widget = ChatWidget(turn_model, base_tokenizer)
     widget.max_new_tokens.value = 16
     assert widget.send("Hi") == REPLY
+
+
+def test_the_empty_transcript_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+    english = widgets.chat_transcript_html([])
+    assert english == '<div style="color:#6c757d;font-family:sans-serif"><i>No messages yet.</i></div>'
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vietnamese = catalogue("vi").gettext("No messages yet.")
+    assert vietnamese != "No messages yet."
+    assert widgets.chat_transcript_html([]) == english.replace("No messages yet.", vietnamese)
+    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    assert widgets.chat_transcript_html([]) == english

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from helpers.i18n import _
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -32,20 +34,18 @@ def passed(message: str) -> Feedback:
 
 def failed(message: str, hint: str = "") -> Feedback:
     """Return a failure Feedback saying what is wrong (and a hint)."""
-    return Feedback(False, f"❌ {message}" + (f"\n💡 Hint: {hint}" if hint else ""))
+    return Feedback(False, f"❌ {message}" + ("\n💡 " + _("Hint: {hint}").format(hint=hint) if hint else ""))
 
 
 def not_attempted(what: str) -> Feedback:
     """Return a nudge for an exercise still left as None."""
-    return Feedback(False, f"⏳ Not attempted yet: replace None with {what}, then run this cell again.")
+    return Feedback(False, "⏳ " + _("Not attempted yet: replace None with {what}, then run this cell again.").format(what=what))
 
 
 def first_difference(expected: str, got: str, context: int = 25) -> str:
     """Return a short description of where two strings first differ."""
     index = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(expected), len(got)))
     start = max(0, index - context)
-    return (
-        f"they differ at character {index}:\n"
-        f"   expected …{expected[start:index + context]!r}\n"
-        f"   got      …{got[start:index + context]!r}"
+    return _("they differ at character {index}:\n   expected …{expected}\n   got      …{got}").format(
+        index=index, expected=repr(expected[start:index + context]), got=repr(got[start:index + context])
     )

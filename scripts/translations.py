@@ -1,0 +1,269 @@
+"""The Vietnamese edition: PO files from the English notebooks, and Vietnamese notebooks from both.
+
+Usage: python scripts/translations.py update   refresh every PO file from today's English notebooks and helpers
+       python scripts/translations.py update-notebooks | update-helpers   only those
+       python scripts/translations.py build    write notebooks/vi/ from the English notebooks and PO files
+       (`make translations` runs both; `make notebooks` builds, then executes the notebooks)
+
+One gettext PO file per notebook, in locale/vi/LC_MESSAGES/ under the notebook's own path
+(notebooks/01_chat_templates.ipynb -> locale/vi/LC_MESSAGES/notebooks/01_chat_templates.po), the
+way Sphinx and Jupyter Book keep theirs. Each markdown cell is one entry, keyed by its English text;
+each comment in a code cell is one entry in the context "comment". Code itself is never translated:
+a Vietnamese notebook runs exactly the English code.
+
+When the English of a cell changes, `update` keeps the old translation beside the new text, marked
+fuzzy (with the old English as #| msgid): a translator checks it and removes the flag. Until then
+the Vietnamese notebook shows the English text, and tests/test_translations.py names the cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import sys
+import tokenize
+from pathlib import Path
+
+import nbformat
+import polib
+
+from helpers.colab import SETUP_CELL_ID, course_notebooks, edition_language, with_colab_cells, without_badge
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGE = "vi"
+LOCALE_DIR = ROOT / "locale"
+COMMENT_CONTEXT = "comment"
+# Comments that are instructions to a tool, not to the reader: never translated.
+TOOL_COMMENTS = ("NBVAL_", "noqa", "type:", "fmt:")
+
+
+def english_notebooks() -> list[Path]:
+    """Return the English lessons and solutions, in the order they are run."""
+    return [path for path in course_notebooks(ROOT) if edition_language(path.relative_to(ROOT)) == "en"]
+
+
+def translated_path(english: Path, language: str = LANGUAGE) -> Path:
+    """Return where a notebook's translation lives: notebooks/<language>/ mirrors notebooks/."""
+    relative = english.relative_to(ROOT / "notebooks")
+    return ROOT / "notebooks" / language / relative
+
+
+def po_path(english: Path, language: str = LANGUAGE) -> Path:
+    """Return the PO file of a notebook: locale/<language>/LC_MESSAGES/<the notebook's path>.po."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / english.relative_to(ROOT).with_suffix(".po")
+
+
+def comments(source: str) -> list[tuple[int, int, str]]:
+    """Return (line number from 0, column, text after "# ") for each comment a reader should read in a code cell."""
+    # IPython's %magics and !shell lines are not Python: hide them from the tokenizer, keeping the line count.
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return []
+    found = []
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        text = token.string[1:].strip()
+        if text and not text.startswith(TOOL_COMMENTS):
+            found.append((token.start[0] - 1, token.start[1], text))
+    return found
+
+
+def with_comments(source: str, translate) -> str:
+    """Return a code cell's source with each readable comment replaced by translate(text) (its code untouched)."""
+    lines = source.split("\n")
+    for number, column, text in comments(source):
+        translated = translate(text)
+        if translated != text:
+            lines[number] = lines[number][:column] + "# " + translated
+    return "\n".join(lines)
+
+
+def entries(notebook: nbformat.NotebookNode, where: str) -> list[polib.POEntry]:
+    """Return the notebook's translatable text as PO entries (msgstr empty), in cell order."""
+    found: dict[tuple[str | None, str], polib.POEntry] = {}
+    for number, cell in enumerate(notebook.cells):
+        occurrence = (where, f"{number}:{cell.get('id', '')}")
+        texts = []
+        if cell.cell_type == "markdown":
+            texts = [(None, without_badge(cell.source) if number == 0 else cell.source)]
+        elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
+            texts = [(COMMENT_CONTEXT, text) for _, _, text in comments(cell.source)]
+        for context, text in texts:
+            if not text.strip():
+                continue
+            entry = found.setdefault((context, text), polib.POEntry(msgctxt=context, msgid=text, msgstr=""))
+            entry.occurrences.append(occurrence)
+    return list(found.values())
+
+
+def updated_po(english: Path, old: polib.POFile | None) -> polib.POFile:
+    """Return the notebook's PO file for today's English: translations kept, changed cells' old ones marked fuzzy."""
+    where = english.relative_to(ROOT).as_posix()
+    po = new_po()
+    known = {(e.msgctxt, e.msgid): e for e in old if not e.obsolete} if old is not None else {}
+    # The translation a cell had, found by its place (cell id): used when its English changed.
+    by_cell = {}
+    for entry in known.values():
+        for _, place in entry.occurrences:
+            by_cell.setdefault((entry.msgctxt, place.split(":", 1)[-1]), entry)
+    for entry in entries(nbformat.read(english, as_version=4), where):
+        before = known.get((entry.msgctxt, entry.msgid))
+        if before is not None:
+            entry.msgstr, entry.flags, entry.tcomment = before.msgstr, list(before.flags), before.tcomment
+        else:
+            cell_id = entry.occurrences[0][1].split(":", 1)[-1]
+            earlier = by_cell.get((entry.msgctxt, cell_id)) if entry.msgctxt is None else None
+            if earlier is not None and earlier.msgstr:
+                entry.msgstr, entry.previous_msgid = earlier.msgstr, earlier.msgid
+                entry.flags = ["fuzzy"]
+        po.append(entry)
+    return po
+
+
+def translation_of(po: polib.POFile, context: str | None, text: str) -> str | None:
+    """Return the finished translation of a text (None when it has none, or only a fuzzy one)."""
+    entry = po.find(text, msgctxt=context) if context else po.find(text)
+    if entry is None or entry.msgctxt != context or not entry.msgstr or "fuzzy" in entry.flags:
+        return None
+    return entry.msgstr
+
+
+def built(english: Path, po: polib.POFile, stored: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+    """Return the Vietnamese notebook: English code with translated comments, translated markdown, the edition's
+    badge and set-up cell, and the stored Vietnamese outputs of every code cell whose source is unchanged."""
+    notebook = nbformat.read(english, as_version=4)
+    for number, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            text = without_badge(cell.source) if number == 0 else cell.source
+            cell.source = translation_of(po, None, text) or text
+        elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
+            cell.source = with_comments(cell.source, lambda text: translation_of(po, COMMENT_CONTEXT, text) or text)
+    with_colab_cells(notebook, translated_path(english).relative_to(ROOT).as_posix())
+    previous = {cell.get("id"): cell for cell in stored.cells} if stored is not None else {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        before = previous.get(cell.get("id"))
+        if before is not None and before.cell_type == "code" and before.source == cell.source:
+            cell.outputs, cell.execution_count = before.outputs, before.execution_count
+        else:
+            cell.outputs, cell.execution_count = [], None
+    return notebook
+
+
+HELPERS = ROOT / "helpers"
+
+
+def helper_modules() -> list[Path]:
+    """Return the helpers modules, whose messages marked _("...") the learner reads."""
+    return sorted(HELPERS.rglob("*.py"))
+
+
+def helper_po_path(module: Path, language: str = LANGUAGE) -> Path:
+    """Return a helpers module's catalogue: helpers/locale/<language>/LC_MESSAGES/<module, dotted>.po."""
+    dotted = ".".join(module.relative_to(HELPERS).with_suffix("").parts)
+    return HELPERS / "locale" / language / "LC_MESSAGES" / f"{dotted}.po"
+
+
+def helper_messages(module: Path) -> list[polib.POEntry]:
+    """Return the messages a helpers module marks for translation, _("..."), as PO entries (msgstr empty)."""
+    found: dict[str, polib.POEntry] = {}
+    where = module.relative_to(ROOT).as_posix()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "_"
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            entry = found.setdefault(node.args[0].value, polib.POEntry(msgid=node.args[0].value, msgstr=""))
+            entry.occurrences.append((where, str(node.lineno)))
+    return sorted(found.values(), key=lambda entry: int(entry.occurrences[0][1]))
+
+
+def new_po() -> polib.POFile:
+    """Return an empty PO file with the course's header."""
+    po = polib.POFile(wrapwidth=0)
+    po.metadata = {
+        "Project-Id-Version": "sft-course",
+        "Language": LANGUAGE,
+        "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding": "8bit",
+    }
+    return po
+
+
+def updated_helper_po(module: Path, old: polib.POFile | None) -> polib.POFile:
+    """Return a module's catalogue for today's messages: translations kept, a changed message's old one marked fuzzy."""
+    po = new_po()
+    known = {entry.msgid: entry for entry in old if not entry.obsolete and entry.msgstr} if old is not None else {}
+    current = helper_messages(module)
+    gone = [msgid for msgid in known if msgid not in {entry.msgid for entry in current}]
+    for entry in current:
+        before = known.get(entry.msgid)
+        if before is not None:
+            entry.msgstr, entry.flags = before.msgstr, list(before.flags)
+        else:
+            close = difflib.get_close_matches(entry.msgid, gone, n=1, cutoff=0.8)
+            if close:
+                entry.msgstr, entry.previous_msgid, entry.flags = known[close[0]].msgstr, close[0], ["fuzzy"]
+        po.append(entry)
+    return po
+
+
+def save(po: polib.POFile, path: Path) -> None:
+    """Write a PO file and say how much of it is left to translate or check."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    po.save(str(path))
+    missing = sum(1 for entry in po if not entry.msgstr or "fuzzy" in entry.flags)
+    print(f"{path.relative_to(ROOT)}: {len(po)} entries, {missing} to translate or check")
+
+
+def update_notebooks() -> None:
+    """Rewrite every notebook's PO file from today's English."""
+    for english in english_notebooks():
+        path = po_path(english)
+        save(updated_po(english, polib.pofile(str(path), wrapwidth=0) if path.exists() else None), path)
+
+
+def update_helpers() -> None:
+    """Rewrite every helpers module's catalogue from today's messages."""
+    for module in helper_modules():
+        path = helper_po_path(module)
+        po = updated_helper_po(module, polib.pofile(str(path), wrapwidth=0) if path.exists() else None)
+        if len(po):
+            save(po, path)
+        elif path.exists():
+            path.unlink()
+
+
+def build() -> None:
+    """Write every Vietnamese notebook from its English notebook and PO file."""
+    for english in english_notebooks():
+        target = translated_path(english)
+        po = polib.pofile(str(po_path(english)), wrapwidth=0) if po_path(english).exists() else polib.POFile()
+        stored = nbformat.read(target, as_version=4) if target.exists() else None
+        notebook = built(english, po, stored)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if stored is None or nbformat.writes(notebook) != nbformat.writes(stored):
+            nbformat.write(notebook, target)
+            print(f"{target.relative_to(ROOT)}: written")
+
+
+if __name__ == "__main__":
+    commands = {
+        "update": lambda: (update_notebooks(), update_helpers()),
+        "update-notebooks": update_notebooks,
+        "update-helpers": update_helpers,
+        "build": build,
+    }
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]]()

@@ -1,0 +1,188 @@
+"""The Vietnamese edition kept in step with the English (scripts/translations.py, helpers/i18n.py).
+
+A test fails, naming the notebook and the cell (or the helpers module and the message), when an
+English text has no Vietnamese translation or only a stale one, when a Vietnamese notebook is not
+what the build makes from today's English, or when a Vietnamese code cell differs from the English
+beyond its comments.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import nbformat
+import polib
+import pytest
+
+from helpers.colab import SETUP_CELL_ID, without_badge
+from scripts import translations
+from scripts.translations import COMMENT_CONTEXT, comments, translated_path, translation_of
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGLISH = translations.english_notebooks()
+MODULES = [module for module in translations.helper_modules() if translations.helper_messages(module)]
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def _po(english: Path) -> polib.POFile:
+    path = translations.po_path(english)
+    assert path.exists(), f"{_name(english)} has no PO file: run `make translations`, then translate {_name(path)}"
+    return polib.pofile(str(path), wrapwidth=0)
+
+
+def _missing(po: polib.POFile, context: str | None, text: str, where: str) -> str | None:
+    """Return what is wrong with a text's translation (None when it has a finished one)."""
+    if translation_of(po, context, text) is not None:
+        return None
+    entry = po.find(text, msgctxt=context) if context else po.find(text)
+    if entry is not None and entry.msgctxt == context and "fuzzy" in entry.flags:
+        return f"{where}: stale translation (the English changed; check the fuzzy entry and remove the flag)"
+    return f"{where}: no Vietnamese translation (run `make translations`, then translate it)"
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=_name)
+def test_every_cell_has_a_current_translation(english):
+    po, problems = _po(english), []
+    for number, cell in enumerate(nbformat.read(english, as_version=4).cells):
+        where = f"{_name(english)}, cell {number}"
+        if cell.cell_type == "markdown":
+            text = without_badge(cell.source) if number == 0 else cell.source
+            problems.append(_missing(po, None, text, where) if text.strip() else None)
+        elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
+            problems += [_missing(po, COMMENT_CONTEXT, text, f"{where}, comment {text[:40]!r}") for _, _, text in comments(cell.source)]
+    problems = [problem for problem in problems if problem]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=_name)
+def test_the_vietnamese_notebook_is_what_the_build_makes_from_todays_english(english):
+    target = translated_path(english)
+    assert target.exists(), f"{_name(target)} is missing: run `make notebooks` (or `python scripts/translations.py build`)"
+    stored = nbformat.read(target, as_version=4)
+    expected = translations.built(english, _po(english), stored)
+    for number, (want, have) in enumerate(zip(expected.cells, stored.cells)):
+        assert (have.cell_type, have.get("id"), have.source) == (want.cell_type, want.get("id"), want.source), (
+            f"{_name(target)}, cell {number} is not what the build makes from today's English and PO file: "
+            "run `python scripts/translations.py build`, then `make notebooks NOTEBOOKS=...` to store its outputs"
+        )
+    assert len(stored.cells) == len(expected.cells), f"{_name(target)} has {len(stored.cells)} cells, the build makes {len(expected.cells)}"
+
+
+def _code_tokens(source: str) -> list[tuple[int, str]]:
+    """Return a code cell's tokens without its comments and line breaks (IPython's %/! lines kept as text)."""
+    lines = source.splitlines()
+    magics = [line for line in lines if line.lstrip().startswith(("%", "!"))]
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    kept = [(token.type, token.string) for token in tokens if token.type not in (tokenize.COMMENT, tokenize.NL)]
+    return kept + [(0, magic) for magic in magics]
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=_name)
+def test_vietnamese_code_cells_are_the_english_ones_but_for_comments(english):
+    target = translated_path(english)
+    assert target.exists(), f"{_name(target)} is missing: run `make notebooks`"
+    pairs = zip(nbformat.read(english, as_version=4).cells, nbformat.read(target, as_version=4).cells)
+    for number, (theirs, ours) in enumerate(pairs):
+        if theirs.cell_type != "code" or theirs.get("id") == SETUP_CELL_ID:
+            continue
+        assert ours.cell_type == "code", f"{_name(target)}, cell {number}: a code cell in English"
+        assert _code_tokens(ours.source) == _code_tokens(theirs.source), (
+            f"{_name(target)}, cell {number}: its code differs from the English (only comments may)"
+        )
+
+
+_SPANS = re.compile(r"`[^`\n]+`")
+_LINKS = re.compile(r"\]\(([^)\s]+)\)")
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=_name)
+def test_translations_keep_the_code_links_and_numbers_of_the_english(english):
+    """Code names, links and the numbers read off the outputs are not translated."""
+    problems = []
+    for entry in _po(english).translated_entries():
+        where = f"{_name(translations.po_path(english))}, {entry.occurrences[0][0]} cell {entry.occurrences[0][1]}"
+        if sorted(_SPANS.findall(entry.msgid)) != sorted(_SPANS.findall(entry.msgstr)):
+            problems.append(f"{where}: the `code` spans differ from the English")
+        if sorted(_LINKS.findall(entry.msgid)) != sorted(_LINKS.findall(entry.msgstr)):
+            problems.append(f"{where}: the links differ from the English")
+        lost = set(_NUMBERS.findall(entry.msgid)) - set(_NUMBERS.findall(entry.msgstr))
+        if lost:
+            problems.append(f"{where}: numbers of the English are missing: {sorted(lost)}")
+        if entry.msgctxt == COMMENT_CONTEXT and "\n" in entry.msgstr:
+            problems.append(f"{where}: a comment's translation spans lines")
+    assert not problems, "\n".join(problems)
+
+
+_PLACEHOLDERS = re.compile(r"\{[^{}]*\}")
+
+
+@pytest.mark.parametrize("module", MODULES, ids=_name)
+def test_every_helper_message_has_a_current_translation(module):
+    path = translations.helper_po_path(module)
+    assert path.exists(), f"{_name(module)} marks messages for translation but has no catalogue: run `make translations`"
+    po = polib.pofile(str(path), wrapwidth=0)
+    problems = []
+    for message in translations.helper_messages(module):
+        where = f"{_name(module)}:{message.occurrences[0][1]} {message.msgid[:50]!r}"
+        problem = _missing(po, None, message.msgid, where)
+        if problem:
+            problems.append(problem)
+        elif sorted(_PLACEHOLDERS.findall(message.msgid)) != sorted(_PLACEHOLDERS.findall(translation_of(po, None, message.msgid))):
+            problems.append(f"{where}: the {{placeholders}} differ from the English")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_catalogue_is_left_from_a_module_without_messages():
+    catalogues = {path.name for path in (ROOT / "helpers" / "locale" / "vi" / "LC_MESSAGES").glob("*.po")}
+    assert catalogues == {translations.helper_po_path(module).name for module in MODULES}
+
+
+# ── the tools themselves ─────────────────────────────────────────────────────────────────────────
+
+
+def test_comments_finds_what_a_reader_reads_and_skips_tool_comments():
+    source = "# NBVAL_IGNORE_OUTPUT\n# (varies)\nx = 1  # one\n%time y = 2\nprint('# not a comment')  # noqa: E501"
+    assert [(line, text) for line, _, text in comments(source)] == [(1, "(varies)"), (2, "one")]
+
+
+def test_with_comments_changes_only_the_comments():
+    source = "x = 1  # one\n# two\nprint('# three')"
+    translated = translations.with_comments(source, lambda text: text.upper())
+    assert translated == "x = 1  # ONE\n# TWO\nprint('# three')"
+    assert _code_tokens(translated) == _code_tokens(source)
+
+
+def test_a_changed_cell_keeps_its_old_translation_marked_fuzzy(tmp_path, monkeypatch):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_markdown_cell("Old text.")])
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook, path)
+    monkeypatch.setattr(translations, "ROOT", tmp_path)
+    po = translations.updated_po(path, None)
+    po.find("Old text.").msgstr = "Văn bản cũ."
+    notebook.cells[1].source = "New text."
+    nbformat.write(notebook, path)
+    again = translations.updated_po(path, po)
+    entry = again.find("New text.")
+    assert (entry.msgstr, entry.flags, entry.previous_msgid) == ("Văn bản cũ.", ["fuzzy"], "Old text.")
+    assert translation_of(again, None, "New text.") is None  # a fuzzy translation is not shown
+    assert again.find("Old text.") is None
+
+
+def test_a_message_in_two_catalogues_has_one_translation():
+    """The catalogues are merged into one at run time: the same English must not get two Vietnamese texts."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for module in MODULES:
+        for entry in polib.pofile(str(translations.helper_po_path(module)), wrapwidth=0).translated_entries():
+            first = seen.setdefault(entry.msgid, (entry.msgstr, _name(module)))
+            if first[0] != entry.msgstr:
+                clashes.append(f"{entry.msgid!r}: {first[1]} and {_name(module)} translate it differently")
+    assert not clashes, "\n".join(clashes)
