@@ -54,6 +54,8 @@ def cell_seconds(cell: nbformat.NotebookNode) -> float:
 def run(path: Path) -> float:
     """Execute one notebook in a fresh kernel, in its own folder, save it, and return the seconds it took."""
     notebook = nbformat.read(path, as_version=4)
+    # nbclient stores the widgets this run displays and leaves an earlier run's otherwise: start clean.
+    notebook.metadata.pop("widgets", None)
     start = time.perf_counter()
     client = NotebookClient(
         notebook,

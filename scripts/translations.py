@@ -72,6 +72,16 @@ def comments(source: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def code_tokens(source: str) -> list[tuple[int, str]]:
+    """Return a code cell's tokens without its comments and line breaks (IPython's %/! lines kept as text): what runs."""
+    lines = source.splitlines()
+    magics = [line for line in lines if line.lstrip().startswith(("%", "!"))]
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    kept = [(token.type, token.string) for token in tokens if token.type not in (tokenize.COMMENT, tokenize.NL)]
+    return kept + [(0, magic) for magic in magics]
+
+
 def with_comments(source: str, translate) -> str:
     """Return a code cell's source with each readable comment replaced by translate(text) (its code untouched)."""
     lines = source.split("\n")
@@ -134,7 +144,7 @@ def translation_of(po: polib.POFile, context: str | None, text: str) -> str | No
 
 def built(english: Path, po: polib.POFile, stored: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
     """Return the Vietnamese notebook: English code with translated comments, translated markdown, the edition's
-    badge and set-up cell, and the stored Vietnamese outputs of every code cell whose source is unchanged."""
+    badge and set-up cell, and the stored Vietnamese outputs of every code cell whose code (comments aside) is unchanged."""
     notebook = nbformat.read(english, as_version=4)
     for number, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
@@ -143,12 +153,17 @@ def built(english: Path, po: polib.POFile, stored: nbformat.NotebookNode | None 
         elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
             cell.source = with_comments(cell.source, lambda text: translation_of(po, COMMENT_CONTEXT, text) or text)
     with_colab_cells(notebook, translated_path(english).relative_to(ROOT).as_posix())
+    # The widgets' saved state belongs to the outputs that show them: the Vietnamese run's, never the English.
+    notebook.metadata.pop("widgets", None)
+    if stored is not None and "widgets" in stored.metadata:
+        notebook.metadata["widgets"] = stored.metadata["widgets"]
     previous = {cell.get("id"): cell for cell in stored.cells} if stored is not None else {}
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         before = previous.get(cell.get("id"))
-        if before is not None and before.cell_type == "code" and before.source == cell.source:
+        # A comment's new translation changes no output: only a change to the code itself needs a re-run.
+        if before is not None and before.cell_type == "code" and code_tokens(before.source) == code_tokens(cell.source):
             cell.outputs, cell.execution_count = before.outputs, before.execution_count
         else:
             cell.outputs, cell.execution_count = [], None

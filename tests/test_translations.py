@@ -8,9 +8,7 @@ beyond its comments.
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from pathlib import Path
 
 import nbformat
@@ -19,7 +17,7 @@ import pytest
 
 from helpers.colab import SETUP_CELL_ID, without_badge
 from scripts import translations
-from scripts.translations import COMMENT_CONTEXT, comments, translated_path, translation_of
+from scripts.translations import COMMENT_CONTEXT, code_tokens, comments, translated_path, translation_of
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = translations.english_notebooks()
@@ -74,16 +72,6 @@ def test_the_vietnamese_notebook_is_what_the_build_makes_from_todays_english(eng
     assert len(stored.cells) == len(expected.cells), f"{_name(target)} has {len(stored.cells)} cells, the build makes {len(expected.cells)}"
 
 
-def _code_tokens(source: str) -> list[tuple[int, str]]:
-    """Return a code cell's tokens without its comments and line breaks (IPython's %/! lines kept as text)."""
-    lines = source.splitlines()
-    magics = [line for line in lines if line.lstrip().startswith(("%", "!"))]
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
-    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
-    kept = [(token.type, token.string) for token in tokens if token.type not in (tokenize.COMMENT, tokenize.NL)]
-    return kept + [(0, magic) for magic in magics]
-
-
 @pytest.mark.parametrize("english", ENGLISH, ids=_name)
 def test_vietnamese_code_cells_are_the_english_ones_but_for_comments(english):
     target = translated_path(english)
@@ -93,7 +81,7 @@ def test_vietnamese_code_cells_are_the_english_ones_but_for_comments(english):
         if theirs.cell_type != "code" or theirs.get("id") == SETUP_CELL_ID:
             continue
         assert ours.cell_type == "code", f"{_name(target)}, cell {number}: a code cell in English"
-        assert _code_tokens(ours.source) == _code_tokens(theirs.source), (
+        assert code_tokens(ours.source) == code_tokens(theirs.source), (
             f"{_name(target)}, cell {number}: its code differs from the English (only comments may)"
         )
 
@@ -157,7 +145,7 @@ def test_with_comments_changes_only_the_comments():
     source = "x = 1  # one\n# two\nprint('# three')"
     translated = translations.with_comments(source, lambda text: text.upper())
     assert translated == "x = 1  # ONE\n# TWO\nprint('# three')"
-    assert _code_tokens(translated) == _code_tokens(source)
+    assert code_tokens(translated) == code_tokens(source)
 
 
 def test_a_changed_cell_keeps_its_old_translation_marked_fuzzy(tmp_path, monkeypatch):
@@ -186,3 +174,11 @@ def test_a_message_in_two_catalogues_has_one_translation():
             if first[0] != entry.msgstr:
                 clashes.append(f"{entry.msgid!r}: {first[1]} and {_name(module)} translate it differently")
     assert not clashes, "\n".join(clashes)
+
+
+def test_the_build_keeps_the_vietnamese_runs_widgets_never_the_english(tmp_path):
+    english = ENGLISH[0]
+    stored = nbformat.read(translated_path(english), as_version=4)
+    stored.metadata["widgets"] = {"state": "the Vietnamese run's"}
+    assert translations.built(english, _po(english), stored).metadata["widgets"] == {"state": "the Vietnamese run's"}
+    assert "widgets" not in translations.built(english, _po(english), None).metadata
