@@ -18,7 +18,7 @@ CPU_ONLY := CUDA_VISIBLE_DEVICES=
 # `make test-gpu` keeps the GPU visible (the GPU machine is offline too).
 GPU_NOTEBOOKS ?=
 
-.PHONY: setup lab test test-fast test-gpu notebooks translations data clean browser
+.PHONY: setup lab test test-fast test-notebooks test-gpu notebooks translations data clean browser
 
 setup: $(STAMP)
 
@@ -34,17 +34,22 @@ lab: setup
 
 test: setup browser
 	$(BIN)/ruff check .
-	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 # The edit loop: lint and the unit tests, without the notebooks (nbval) and the tests marked slow.
 test-fast: setup
 	$(BIN)/ruff check .
 	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m pytest tests -o addopts= -m "not slow" $(PYTEST_ARGS)
 
-# Lessons 2, 2b, 3 and 4 in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
+# The middle tier: the lessons that train (helpers/course.py), run top to bottom in the `demo` profile an
+# instructor uses, with their asserts (outputs not compared), in a temporary folder (scripts/test_notebooks.py).
+test-notebooks: setup
+	$(OFFLINE) $(CPU_ONLY) SFT_COURSE_PROFILE=demo $(BIN)/python -m scripts.test_notebooks
+
+# The GPU lessons (helpers/course.py) in the `lesson` profile on a CUDA GPU, with their asserts: time, peak GPU memory
 # and scores per notebook (scripts/test_gpu.py). Without a CUDA GPU it stops at once and says so.
 test-gpu: setup
-	$(OFFLINE) SFT_COURSE_PROFILE=lesson $(BIN)/python scripts/test_gpu.py $(GPU_NOTEBOOKS)
+	$(OFFLINE) SFT_COURSE_PROFILE=lesson $(BIN)/python -m scripts.test_gpu $(GPU_NOTEBOOKS)
 
 # Debian's chromium and chromedriver for tests/test_browser.py (instant once installed). Without
 # root or sudo the browser test is skipped, except in CI, where it must run.
@@ -55,24 +60,26 @@ browser:
 # after writing the Colab badge and set-up cell into each from helpers/colab.py and building the
 # Vietnamese notebooks (notebooks/vi/) from the English ones and their PO files.
 notebooks: setup
-	$(BIN)/python scripts/colab_cells.py
-	$(BIN)/python scripts/translations.py build
-	$(OFFLINE) $(CPU_ONLY) $(BIN)/python scripts/run_notebooks.py $(NOTEBOOKS)
+	$(BIN)/python -m scripts.colab_cells
+	$(BIN)/python -m scripts.translations build
+	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m scripts.run_notebooks $(NOTEBOOKS)
 
 # Refresh every PO file (locale/, helpers/locale/) from today's English, then build notebooks/vi/
 # (locale/README.md: how to translate).
 translations: setup
-	$(BIN)/python scripts/translations.py update
-	$(BIN)/python scripts/translations.py build
+	$(BIN)/python -m scripts.translations update
+	$(BIN)/python -m scripts.translations build
 
 # Regenerate the bundled support-desk dataset from its deterministic generator.
 data: setup
 	$(BIN)/python scripts/make_support_desk_data.py
 
-# Remove what the lessons wrote: training outputs, checkpoints, trackio runs, and lesson 2's model
-# cached for lessons 2b and 4. The converted offline SmolLM2 stays (rebuilding it takes a while and it is
-# not a lesson's result); delete $${SFT_COURSE_CACHE:-~/.cache/sft-course} to remove it as well.
+# Remove what the lessons wrote: training outputs, checkpoints, trackio runs (each folder of notebooks
+# has its outputs/ beside it: helpers/course.py lists them), and lesson 2's models cached for lessons 2b
+# and 4 (helpers/recipe.py names them lesson2-<recipe key>). The converted offline SmolLM2 stays
+# (rebuilding it takes a while and it is not a lesson's result); delete $${SFT_COURSE_CACHE:-~/.cache/sft-course}
+# to remove it as well. helpers/course.py needs only the standard library, so this works before `make setup`.
 CACHE := $(or $(SFT_COURSE_CACHE),$(HOME)/.cache/sft-course)
 clean:
-	rm -rf notebooks/outputs notebooks/solutions/outputs notebooks/vi/outputs notebooks/vi/solutions/outputs
-	rm -rf "$(CACHE)"/models/smollm2-support-desk-*
+	rm -rf $$($(PYTHON) -m helpers.course outputs)
+	rm -rf "$(CACHE)"/models/lesson2-*

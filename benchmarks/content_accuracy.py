@@ -30,7 +30,9 @@ from helpers.environment import default_environment  # noqa: E402  (imports no H
 
 default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
 
-from helpers.training import QUICK_RUN, QUICK_SETTINGS  # noqa: E402
+from helpers.recipe import RUNS, SETTINGS  # noqa: E402
+
+QUICK = RUNS["quick"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_ROWS = 64  # validation prompts scored at each checkpoint, and test prompts at the last
@@ -62,12 +64,13 @@ RECIPES = {
     "lora_lr2e-3_80steps": {"guidelines": False, "rows": 320, "batch": 4, "micro_batch": 2, "steps": 80, "lora": 16,
                             "config": {"learning_rate": 2e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0},
                             "checkpoints": (40, 60, 80)},
-    # Lesson 2's quick profile today: full fine-tuning and LoRA (helpers.training.QUICK_RUN, QUICK_SETTINGS).
-    "lesson2_full": {"guidelines": False, "rows": QUICK_RUN["train_rows"], "batch": QUICK_RUN["batch"],
-                     "micro_batch": QUICK_RUN["micro_batch"], "steps": QUICK_RUN["steps"], "lora": None,
-                     "config": {key: QUICK_SETTINGS[key] for key in ("learning_rate", "lr_scheduler_type", "warmup_steps")},
+    # Lesson 2's quick profile today: full fine-tuning and LoRA (helpers.recipe's RUNS["quick"] and SETTINGS).
+    "lesson2_full": {"guidelines": False, "rows": QUICK["train_rows"], "batch": QUICK["batch"],
+                     "micro_batch": QUICK["micro_batch"], "steps": QUICK["steps"], "lora": None,
+                     "config": {key: SETTINGS[key] for key in ("learning_rate", "lr_scheduler_type", "warmup_steps")},
                      "checkpoints": (20, 40, 60)},
-    "lesson2_lora": {"guidelines": False, "rows": 240, "batch": 4, "micro_batch": 4, "steps": 60, "lora": 16,
+    "lesson2_lora": {"guidelines": False, "rows": QUICK["train_rows"], "batch": QUICK["batch"],
+                     "micro_batch": QUICK["micro_batch"], "steps": QUICK["steps"], "lora": 16,
                      "config": {"learning_rate": 2e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0},
                      "checkpoints": (20, 40, 60)},
 }

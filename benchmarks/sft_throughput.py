@@ -33,10 +33,11 @@ default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # b
 ROWS_PER_STEP = 8
 
 # Each variant: SFTConfig arguments on top of TRL's defaults, and whether to train a LoRA adapter.
-# Only public SFTConfig/TrainingArguments options; "recipe_*" are what lesson 2 uses on a CPU.
+# Only public SFTConfig/TrainingArguments options. "recipe_*" is the throughput recipe this benchmark
+# found (8 conversations a step in micro-batches of 2); lesson 2's own run is helpers.recipe's.
 from helpers.training import pick_precision  # noqa: E402
 
-# What lesson 2 uses on a CPU: precision from the hardware (bf16 where the CPU has bf16 units) ...
+# Precision from the hardware (bf16 where the CPU has bf16 units), as lesson 2 picks it ...
 _RECIPE = pick_precision(detect())[0] | {
     "activation_checkpointing": False,  # a 135M model fits: no need to recompute activations
     "per_device_train_batch_size": 2,  # small micro-batches: less padding, smaller lm-head tiles ...

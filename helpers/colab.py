@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers.course import LANGUAGES, edition_language
 from helpers.i18n import LANGUAGE_VARIABLE, _, catalogue
 
 # The course's repository: the one place its address is written.
@@ -20,26 +21,12 @@ REPO_URL = "https://github.com/sft-course/sft-course"
 BRANCH = "main"
 CHECKOUT = "/content/sft-course"  # where the set-up cell clones the course on Colab
 
-# The course's notebooks, lessons first, then each translated edition's: the one place the list is
-# written (`course_notebooks`). An edition's folder is notebooks/<language>.
-NOTEBOOK_FOLDERS = ("notebooks", "notebooks/solutions", "notebooks/vi", "notebooks/vi/solutions")
 SETUP_CELL_ID = "colab-setup"
 BADGE_PREFIX = "[![Open In Colab]"
 
 # Not installed on Colab: its own CUDA torch and its own notebook stack (replacing them breaks Colab's
 # front-end), and the tools only the course's tests use.
 NOT_ON_COLAB = ("torch", "ipykernel", "ipython", "ipywidgets", "jupyterlab", "nbclient", "nbformat", "nbval", "pytest", "selenium", "ruff")
-
-
-def course_notebooks(root: str | Path) -> list[Path]:
-    """Return every lesson and solution notebook of the repository at root, in the order they are run."""
-    return [path for folder in NOTEBOOK_FOLDERS for path in sorted((Path(root) / folder).glob("*.ipynb"))]
-
-
-def edition_language(notebook: str | Path) -> str:
-    """Return the language of a notebook's edition: "vi" for notebooks/vi/..., else "en"."""
-    parts = Path(notebook).parts
-    return parts[1] if len(parts) > 2 and parts[0] == "notebooks" and parts[1] != "solutions" else "en"
 
 
 def colab_url(notebook: str) -> str:
@@ -91,7 +78,7 @@ def setup_cell(notebook: str) -> str:
     language = edition_language(notebook)
     _ = catalogue(language).gettext  # the comments are in the edition's language, whatever the helpers speak now
     chosen = ""
-    if language != "en":
+    if language != LANGUAGES[0]:
         chosen = f'os.environ["{LANGUAGE_VARIABLE}"] = "{language}"  # {_("the helpers speak the language of this notebook")}\n'
     return f'''# {_("Set-up. On Colab: fetch the course and install its packages, once (keeping Colab's own torch).")}
 # {_("On your own machine `make lab` has installed everything, and this cell does nothing.")}

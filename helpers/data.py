@@ -56,14 +56,6 @@ def without_system_prompt(row: dict) -> dict:
     return {"messages": [message for message in row["messages"] if message["role"] != "system"]}
 
 
-def lesson2_rows(train_rows: int, eval_rows: int) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """Return lesson 2's training rows (shuffled with seed 42) and its first validation rows, without the system prompt."""
-    support_desk = load_support_desk()
-    train = support_desk["train"].shuffle(seed=42).select(range(train_rows))
-    validation = support_desk["validation"].select(range(eval_rows))
-    return train.map(without_system_prompt), validation.map(without_system_prompt)
-
-
 def load_raw_qa() -> datasets.Dataset:
     """Return the small raw question/answer table (columns question, answer, category, policy)."""
     return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "raw_qa.jsonl"))

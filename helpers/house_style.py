@@ -1,7 +1,8 @@
 """Write and score replies in the Nimbus Support house style.
 
 `format_reply` writes a reply in the style (the support-desk generator uses it);
-`score_reply` checks one.
+`score_reply` checks one. The greeting, sign-off, categories and policy codes are the
+company's (helpers/company.py, helpers/topics.py).
 
 Each criterion is a yes/no check, so a score is easy to read: "policy_correct 0.40"
 means 40% of replies named the right policy code. The checks forgive whitespace around
@@ -16,12 +17,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from helpers.company import CATEGORIES, GREETING, POLICY_CODE, SIGN_OFF
 from helpers.i18n import _, either
-
-GREETING = "Hello from Nimbus Support!"
-SIGN_OFF = "Best regards, Nimbus Support"
-CATEGORIES = ("BILLING", "SHIPPING", "TECHNICAL", "RETURNS", "ACCOUNT")
-POLICY_CODE = r"NB-\d{3}"  # the shape of a policy code; the codes themselves are the support desk's topics
+from helpers.topics import POLICIES
 
 CRITERIA = (
     "greeting",  # first line is exactly the greeting
@@ -56,14 +54,6 @@ def format_reply(category: str, answer: str, policy: str) -> str:
     return "\n".join([GREETING, f"Category: {category}", answer.strip(), f"Policy: {policy}", SIGN_OFF])
 
 
-def _policies() -> dict[str, str]:
-    """Return the support desk's {policy code: category}."""
-    # Imported on use, not at the top: support_desk imports this module (its replies are written by format_reply).
-    from helpers.support_desk import POLICIES
-
-    return POLICIES
-
-
 def _lines(reply: str) -> list[str]:
     """Return the reply's lines without surrounding whitespace or trailing spaces."""
     return [line.rstrip() for line in reply.strip().splitlines()]
@@ -73,10 +63,10 @@ def score_reply(reply: str, category: str, policy: str) -> dict[str, bool]:
     """Return {criterion: passed} for one reply, given the expected category and policy."""
     if category not in CATEGORIES:
         raise ValueError(_unknown_category(category))
-    if policy not in _policies():
+    if policy not in POLICIES:
         raise ValueError(
             _("unknown policy {policy!r}; valid policies are {policies}").format(
-                policy=policy, policies=", ".join(sorted(_policies()))
+                policy=policy, policies=", ".join(sorted(POLICIES))
             )
         )
     if not isinstance(reply, str):

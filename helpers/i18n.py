@@ -14,23 +14,24 @@ from collections.abc import Iterable
 from functools import lru_cache, reduce
 from pathlib import Path
 
+from helpers import course
+
 LANGUAGE_VARIABLE = "SFT_COURSE_LANGUAGE"
-LANGUAGES = ("en", "vi")
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
 def language() -> str:
-    """Return the language the helpers speak now: $SFT_COURSE_LANGUAGE, or "en"."""
-    chosen = os.environ.get(LANGUAGE_VARIABLE, "").strip().lower() or "en"
-    if chosen not in LANGUAGES:
-        raise ValueError(f"{LANGUAGE_VARIABLE}={chosen!r}: the course speaks {' and '.join(LANGUAGES)}. Set one of them.")
+    """Return the language the helpers speak now: $SFT_COURSE_LANGUAGE, or the course's own (English)."""
+    chosen = os.environ.get(LANGUAGE_VARIABLE, "").strip().lower() or course.LANGUAGES[0]
+    if chosen not in course.LANGUAGES:
+        raise ValueError(f"{LANGUAGE_VARIABLE}={chosen!r}: the course speaks {' and '.join(course.LANGUAGES)}. Set one of them.")
     return chosen
 
 
 @lru_cache
 def catalogue(language_code: str) -> gettext.NullTranslations:
     """Return the gettext catalogue of a language: every PO file of helpers/locale/<language>/LC_MESSAGES, merged."""
-    if language_code == "en":
+    if language_code == course.LANGUAGES[0]:
         return gettext.NullTranslations()
     import polib  # only the Vietnamese edition needs it (and Colab's first set-up cell runs without it)
 

@@ -1,6 +1,6 @@
 """Write the "Open in Colab" badge and the set-up cell (from helpers/colab.py) into every notebook.
 
-Usage: python scripts/colab_cells.py      (`make notebooks` runs it first)
+Usage: python -m scripts.colab_cells      (`make notebooks` runs it first)
 The badge goes on the first line of each notebook's title cell; the set-up cell follows the title.
 """
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.colab import course_notebooks, with_colab_cells
+from helpers.colab import with_colab_cells
+from helpers.course import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import nbformat
 import tomllib
 from nbclient import NotebookClient
 
-from helpers.colab import course_notebooks
+from helpers.course import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 

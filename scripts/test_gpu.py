@@ -1,6 +1,6 @@
-"""Run lessons 2 to 4 in the `lesson` profile on a CUDA GPU, with their asserts; report time, GPU memory and scores.
+"""Run the GPU lessons in the `lesson` profile on a CUDA GPU, with their asserts; report time, GPU memory and scores.
 
-Usage: make test-gpu                       (lessons 2, 2b, 3 and 4, offline, SFT_COURSE_PROFILE=lesson)
+Usage: make test-gpu                       (the lessons helpers.course marks gpu, offline, SFT_COURSE_PROFILE=lesson)
        make test-gpu GPU_NOTEBOOKS=notebooks/03_validation_monitoring.ipynb
 
 Each notebook runs top to bottom in a fresh kernel, in notebooks/, as a learner's "Run all" would:
@@ -22,8 +22,9 @@ import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from helpers.course import LESSONS, lesson_notebook
+
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = ("02_*.ipynb", "02b_*.ipynb", "03_*.ipynb", "04_*.ipynb")
 
 # Run first, in the notebook's kernel: keep the peak that lesson 2's PeakMemory resets, so the
 # report gives the whole notebook's peak.
@@ -80,9 +81,7 @@ def main(arguments: list[str]) -> int:
               file=sys.stderr)
         return 1
     os.environ.setdefault("SFT_COURSE_PROFILE", "lesson")
-    paths = [Path(argument).resolve() for argument in arguments] or [
-        path for pattern in LESSONS for path in sorted((ROOT / "notebooks").glob(pattern))
-    ]
+    paths = [Path(argument).resolve() for argument in arguments] or [ROOT / lesson_notebook(lesson) for lesson in LESSONS if lesson.gpu]
     print(f"{torch.cuda.get_device_name(0)} · torch {torch.__version__} · profile {os.environ['SFT_COURSE_PROFILE']}")
     failed = []
     for path in paths:

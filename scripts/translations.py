@@ -1,11 +1,13 @@
-"""The Vietnamese edition: PO files from the English notebooks, and Vietnamese notebooks from both.
+"""The translated editions: PO files from the English notebooks, and translated notebooks from both.
 
-Usage: python scripts/translations.py update   refresh every PO file from today's English notebooks and helpers
-       python scripts/translations.py update-notebooks | update-helpers   only those
-       python scripts/translations.py build    write notebooks/vi/ from the English notebooks and PO files
+Usage (from the repository root):
+       python -m scripts.translations update     refresh every PO file from today's English notebooks and helpers
+       python -m scripts.translations update-notebooks | update-helpers   only those
+       python -m scripts.translations build      write notebooks/<language>/ from the English notebooks and PO files
        (`make translations` runs both; `make notebooks` builds, then executes the notebooks)
 
-One gettext PO file per notebook, in locale/vi/LC_MESSAGES/ under the notebook's own path
+Every language of helpers.course.LANGUAGES but the first (English) gets its edition. One gettext PO
+file per notebook, in locale/<language>/LC_MESSAGES/ under the notebook's own path
 (notebooks/01_chat_templates.ipynb -> locale/vi/LC_MESSAGES/notebooks/01_chat_templates.po), the
 way Sphinx and Jupyter Book keep theirs. Each markdown cell is one entry, keyed by its English text;
 each comment in a code cell is one entry in the context "comment". Code itself is never translated:
@@ -28,38 +30,42 @@ from pathlib import Path
 import nbformat
 import polib
 
-from helpers.colab import SETUP_CELL_ID, course_notebooks, edition_language, with_colab_cells, without_badge
+from helpers import course
+from helpers.colab import SETUP_CELL_ID, with_colab_cells, without_badge
+from helpers.course import NOTEBOOKS, edition_folder, edition_notebooks
+from scripts.notebook_source import is_magic, without_magics
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGE = "vi"
 LOCALE_DIR = ROOT / "locale"
 COMMENT_CONTEXT = "comment"
 # Comments that are instructions to a tool, not to the reader: never translated.
 TOOL_COMMENTS = ("NBVAL_", "noqa", "type:", "fmt:")
 
 
+def translated_languages() -> tuple[str, ...]:
+    """Return the languages whose editions are built from the English: all of helpers.course.LANGUAGES but the first."""
+    return course.LANGUAGES[1:]
+
+
 def english_notebooks() -> list[Path]:
     """Return the English lessons and solutions, in the order they are run."""
-    return [path for path in course_notebooks(ROOT) if edition_language(path.relative_to(ROOT)) == "en"]
+    return [ROOT / path for path in edition_notebooks(course.LANGUAGES[0])]
 
 
-def translated_path(english: Path, language: str = LANGUAGE) -> Path:
+def translated_path(english: Path, language: str) -> Path:
     """Return where a notebook's translation lives: notebooks/<language>/ mirrors notebooks/."""
-    relative = english.relative_to(ROOT / "notebooks")
-    return ROOT / "notebooks" / language / relative
+    return ROOT / edition_folder(language) / english.relative_to(ROOT / NOTEBOOKS)
 
 
-def po_path(english: Path, language: str = LANGUAGE) -> Path:
+def po_path(english: Path, language: str) -> Path:
     """Return the PO file of a notebook: locale/<language>/LC_MESSAGES/<the notebook's path>.po."""
     return LOCALE_DIR / language / "LC_MESSAGES" / english.relative_to(ROOT).with_suffix(".po")
 
 
 def comments(source: str) -> list[tuple[int, int, str]]:
     """Return (line number from 0, column, text after "# ") for each comment a reader should read in a code cell."""
-    # IPython's %magics and !shell lines are not Python: hide them from the tokenizer, keeping the line count.
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+        tokens = list(tokenize.generate_tokens(io.StringIO(without_magics(source)).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return []
     found = []
@@ -74,10 +80,8 @@ def comments(source: str) -> list[tuple[int, int, str]]:
 
 def code_tokens(source: str) -> list[tuple[int, str]]:
     """Return a code cell's tokens without its comments and line breaks (IPython's %/! lines kept as text): what runs."""
-    lines = source.splitlines()
-    magics = [line for line in lines if line.lstrip().startswith(("%", "!"))]
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
-    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    magics = [line for line in source.splitlines() if is_magic(line)]
+    tokens = tokenize.generate_tokens(io.StringIO(without_magics(source)).readline)
     kept = [(token.type, token.string) for token in tokens if token.type not in (tokenize.COMMENT, tokenize.NL)]
     return kept + [(0, magic) for magic in magics]
 
@@ -110,10 +114,10 @@ def entries(notebook: nbformat.NotebookNode, where: str) -> list[polib.POEntry]:
     return list(found.values())
 
 
-def updated_po(english: Path, old: polib.POFile | None) -> polib.POFile:
+def updated_po(english: Path, old: polib.POFile | None, language: str) -> polib.POFile:
     """Return the notebook's PO file for today's English: translations kept, changed cells' old ones marked fuzzy."""
     where = english.relative_to(ROOT).as_posix()
-    po = new_po()
+    po = new_po(language)
     known = {(e.msgctxt, e.msgid): e for e in old if not e.obsolete} if old is not None else {}
     # The translation a cell had, found by its place (cell id): used when its English changed.
     by_cell = {}
@@ -142,9 +146,9 @@ def translation_of(po: polib.POFile, context: str | None, text: str) -> str | No
     return entry.msgstr
 
 
-def built(english: Path, po: polib.POFile, stored: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
-    """Return the Vietnamese notebook: English code with translated comments, translated markdown, the edition's
-    badge and set-up cell, and the stored Vietnamese outputs of every code cell whose code (comments aside) is unchanged."""
+def built(english: Path, po: polib.POFile, language: str, stored: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+    """Return the translated notebook: English code with translated comments, translated markdown, the edition's
+    badge and set-up cell, and the edition's stored outputs of every code cell whose code (comments aside) is unchanged."""
     notebook = nbformat.read(english, as_version=4)
     for number, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
@@ -152,8 +156,8 @@ def built(english: Path, po: polib.POFile, stored: nbformat.NotebookNode | None 
             cell.source = translation_of(po, None, text) or text
         elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
             cell.source = with_comments(cell.source, lambda text: translation_of(po, COMMENT_CONTEXT, text) or text)
-    with_colab_cells(notebook, translated_path(english).relative_to(ROOT).as_posix())
-    # The widgets' saved state belongs to the outputs that show them: the Vietnamese run's, never the English.
+    with_colab_cells(notebook, translated_path(english, language).relative_to(ROOT).as_posix())
+    # The widgets' saved state belongs to the outputs that show them: the edition's own run, never the English.
     notebook.metadata.pop("widgets", None)
     if stored is not None and "widgets" in stored.metadata:
         notebook.metadata["widgets"] = stored.metadata["widgets"]
@@ -178,7 +182,7 @@ def helper_modules() -> list[Path]:
     return sorted(HELPERS.rglob("*.py"))
 
 
-def helper_po_path(module: Path, language: str = LANGUAGE) -> Path:
+def helper_po_path(module: Path, language: str) -> Path:
     """Return a helpers module's catalogue: helpers/locale/<language>/LC_MESSAGES/<module, dotted>.po."""
     dotted = ".".join(module.relative_to(HELPERS).with_suffix("").parts)
     return HELPERS / "locale" / language / "LC_MESSAGES" / f"{dotted}.po"
@@ -202,12 +206,12 @@ def helper_messages(module: Path) -> list[polib.POEntry]:
     return sorted(found.values(), key=lambda entry: int(entry.occurrences[0][1]))
 
 
-def new_po() -> polib.POFile:
-    """Return an empty PO file with the course's header."""
+def new_po(language: str) -> polib.POFile:
+    """Return an empty PO file of a language with the course's header."""
     po = polib.POFile(wrapwidth=0)
     po.metadata = {
         "Project-Id-Version": "sft-course",
-        "Language": LANGUAGE,
+        "Language": language,
         "MIME-Version": "1.0",
         "Content-Type": "text/plain; charset=UTF-8",
         "Content-Transfer-Encoding": "8bit",
@@ -215,14 +219,19 @@ def new_po() -> polib.POFile:
     return po
 
 
-def updated_helper_po(module: Path, old: polib.POFile | None) -> polib.POFile:
-    """Return a module's catalogue for today's messages: translations kept, a changed message's old one marked fuzzy."""
-    po = new_po()
+def updated_helper_po(
+    module: Path, old: polib.POFile | None, language: str, elsewhere: dict[str, polib.POEntry] | None = None
+) -> polib.POFile:
+    """Return a module's catalogue for today's messages: translations kept, a changed message's old one marked fuzzy.
+
+    elsewhere: the other modules' translated entries, by message: a message moved from another module keeps its translation.
+    """
+    po = new_po(language)
     known = {entry.msgid: entry for entry in old if not entry.obsolete and entry.msgstr} if old is not None else {}
     current = helper_messages(module)
     gone = [msgid for msgid in known if msgid not in {entry.msgid for entry in current}]
     for entry in current:
-        before = known.get(entry.msgid)
+        before = known.get(entry.msgid) or (elsewhere or {}).get(entry.msgid)
         if before is not None:
             entry.msgstr, entry.flags = before.msgstr, list(before.flags)
         else:
@@ -242,34 +251,45 @@ def save(po: polib.POFile, path: Path) -> None:
 
 
 def update_notebooks() -> None:
-    """Rewrite every notebook's PO file from today's English."""
-    for english in english_notebooks():
-        path = po_path(english)
-        save(updated_po(english, polib.pofile(str(path), wrapwidth=0) if path.exists() else None), path)
+    """Rewrite every notebook's PO file, in every translated language, from today's English."""
+    for language in translated_languages():
+        for english in english_notebooks():
+            path = po_path(english, language)
+            save(updated_po(english, polib.pofile(str(path), wrapwidth=0) if path.exists() else None, language), path)
 
 
 def update_helpers() -> None:
-    """Rewrite every helpers module's catalogue from today's messages."""
-    for module in helper_modules():
-        path = helper_po_path(module)
-        po = updated_helper_po(module, polib.pofile(str(path), wrapwidth=0) if path.exists() else None)
-        if len(po):
-            save(po, path)
-        elif path.exists():
-            path.unlink()
+    """Rewrite every helpers module's catalogue, in every translated language, from today's messages."""
+    for language in translated_languages():
+        old = {path: polib.pofile(str(path), wrapwidth=0) for path in (HELPERS / "locale" / language / "LC_MESSAGES").glob("*.po")}
+        # Every catalogue's translations, a gone module's too: a message moved to another module keeps its translation.
+        everywhere = {entry.msgid: entry for po in old.values() for entry in po if entry.msgstr and not entry.obsolete}
+        for module in helper_modules():
+            path = helper_po_path(module, language)
+            po = updated_helper_po(module, old.get(path), language, everywhere)
+            if len(po):
+                save(po, path)
+            elif path.exists():
+                path.unlink()
 
 
 def build() -> None:
-    """Write every Vietnamese notebook from its English notebook and PO file."""
-    for english in english_notebooks():
-        target = translated_path(english)
-        po = polib.pofile(str(po_path(english)), wrapwidth=0) if po_path(english).exists() else polib.POFile()
-        stored = nbformat.read(target, as_version=4) if target.exists() else None
-        notebook = built(english, po, stored)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if stored is None or nbformat.writes(notebook) != nbformat.writes(stored):
-            nbformat.write(notebook, target)
-            print(f"{target.relative_to(ROOT)}: written")
+    """Write every translated notebook from its English notebook and PO file."""
+    for language in translated_languages():
+        for english in english_notebooks():
+            build_one(english, language)
+
+
+def build_one(english: Path, language: str) -> None:
+    """Write one translated notebook from its English notebook and PO file (if it changed)."""
+    target = translated_path(english, language)
+    po = polib.pofile(str(po_path(english, language)), wrapwidth=0) if po_path(english, language).exists() else polib.POFile()
+    stored = nbformat.read(target, as_version=4) if target.exists() else None
+    notebook = built(english, po, language, stored)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if stored is None or nbformat.writes(notebook) != nbformat.writes(stored):
+        nbformat.write(notebook, target)
+        print(f"{target.relative_to(ROOT)}: written")
 
 
 if __name__ == "__main__":

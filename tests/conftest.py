@@ -1,10 +1,12 @@
-"""Shared fixtures for the helper tests: the course tokenizer and data, loaded once per session."""
+"""Shared fixtures for the helper tests: the course tokenizer and data, loaded once per session, and the helpers' language."""
 
 import copy
 
 import pytest
+from fakes import make_turn_model
 
 from helpers.data import load_raw_qa, load_support_desk
+from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.models import load_model_and_tokenizer, load_tokenizer
 from helpers.templates import set_training_template
 
@@ -47,40 +49,6 @@ def raw_qa():
     return load_raw_qa()
 
 
-# A bigram model: with attention and MLPs zeroed, each position's logits depend on its own token
-# only, so the model writes a fixed chain. After the generation prompt it answers "Hello", ends its
-# turn with <|im_end|>, then, like a base model that was never told to stop there, carries on with
-# " Tom" for ever. Its generation config knows only <|endoftext|>, as a base model's does.
-REPLY, RUN_ON = "Hello", " Tom"
-
-
-def make_turn_model(tokenizer):
-    """Return the bigram model described above, for tokenizers of the SmolLM2 vocabulary."""
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
-
-    from helpers.templates import END_OF_TURN
-
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True, return_dict=True)
-    prompt_end = prompt["input_ids"][-1]
-    reply, end_of_turn, run_on = (tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))[0]
-                                  for text in (REPLY, END_OF_TURN, RUN_ON))
-    chain = {prompt_end: reply, reply: end_of_turn, end_of_turn: run_on, run_on: run_on}
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=8, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=2, tie_word_embeddings=False, bos_token_id=0, eos_token_id=0, pad_token_id=None,
-    )
-    model = LlamaForCausalLM(config)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            parameter.fill_(1.0 if "norm" in name else 0.0)
-        for dimension, (token, next_token) in enumerate(chain.items()):
-            model.model.embed_tokens.weight[token, dimension] = 1.0
-            model.lm_head.weight[next_token, dimension] = 10.0
-    model.generation_config = GenerationConfig(bos_token_id=0, eos_token_id=0)
-    return model.eval()
-
-
 @pytest.fixture
 def base_tokenizer():
     """A fresh tokenizer of the base model (stand-in offline): eos <|endoftext|>, with the training template."""
@@ -89,4 +57,31 @@ def base_tokenizer():
 
 @pytest.fixture
 def turn_model(base_tokenizer):
+    """The bigram model of fakes.py, which answers "Hello", ends its turn, then runs on with " Tom"."""
     return make_turn_model(base_tokenizer)
+
+
+class Vietnamese:
+    """The language the helpers speak in a test: English until on(); calling it gives a message's Vietnamese translation."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self._monkeypatch = monkeypatch
+        self.off()
+
+    def __call__(self, message: str) -> str:
+        """Return the Vietnamese of an English message (its msgid) from the helpers' catalogues; the English where it has none."""
+        return catalogue("vi").gettext(message)
+
+    def on(self) -> None:
+        """Make the helpers speak Vietnamese, as a Vietnamese notebook's set-up cell does."""
+        self._monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+
+    def off(self) -> None:
+        """Make the helpers speak English, the default."""
+        self._monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+
+
+@pytest.fixture
+def vietnamese(monkeypatch) -> Vietnamese:
+    """The helpers speak English until vietnamese.on(); vietnamese(message) is the message's Vietnamese translation."""
+    return Vietnamese(monkeypatch)

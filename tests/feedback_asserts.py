@@ -1,5 +1,7 @@
 """Assertions about exercise Feedback, shared by the tests of every lesson's checks."""
 
+from collections.abc import Callable
+
 
 def passes(feedback) -> None:
     """Assert that a check passed."""
@@ -19,21 +21,12 @@ def not_attempted(feedback) -> None:
     assert not feedback and "Not attempted" in feedback.message, feedback.message
 
 
-def in_vietnamese(message: str, hint: str = "", **values) -> str:
-    """Return a failed check's text as the Vietnamese catalogues write it, read with polib (not through helpers.i18n).
+def in_vietnamese(vietnamese: Callable[[str], str], message: str, hint: str = "", **values) -> str:
+    """Return a failed check's text in Vietnamese, given the vietnamese fixture (conftest.py).
 
     message and hint are the English msgids; values fill their {placeholders}.
     """
-    import polib
-
-    from helpers.i18n import LOCALE_DIR
-
-    vietnamese = {
-        entry.msgid: entry.msgstr
-        for path in (LOCALE_DIR / "vi" / "LC_MESSAGES").glob("exercises.*.po")
-        for entry in polib.pofile(str(path)).translated_entries()
-    }
-    text = "❌ " + vietnamese[message].format(**values)
+    text = "❌ " + vietnamese(message).format(**values)
     if hint:
-        text += "\n💡 " + vietnamese["Hint: {hint}"].format(hint=vietnamese[hint].format(**values))
+        text += "\n💡 " + vietnamese("Hint: {hint}").format(hint=vietnamese(hint).format(**values))
     return text

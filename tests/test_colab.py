@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from helpers import colab
-from helpers.colab import BRANCH, CHECKOUT, REPO_URL, badge_markdown, colab_url, course_notebooks, setup_cell, setup_commands
+from helpers.colab import BRANCH, CHECKOUT, REPO_URL, badge_markdown, colab_url, setup_cell, setup_commands
+from helpers.course import course_notebooks
 from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +100,7 @@ def test_colab_url_points_at_the_notebook_on_the_main_branch():
 def test_every_notebook_opens_with_its_badge_and_the_setup_cell(path):
     notebook = nbformat.read(path, as_version=4)
     relative = path.relative_to(ROOT).as_posix()
-    assert notebook.cells[0].source.splitlines()[0] == badge_markdown(relative), "run `python scripts/colab_cells.py`"
+    assert notebook.cells[0].source.splitlines()[0] == badge_markdown(relative), "run `python -m scripts.colab_cells`"
     assert notebook.cells[1].cell_type == "code" and notebook.cells[1].source == setup_cell(relative)
     assert notebook.cells[1].outputs == [], "the set-up cell prints nothing on a local machine"
 

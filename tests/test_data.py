@@ -3,7 +3,6 @@
 from collections import Counter
 
 import datasets
-import polib
 import pytest
 
 from helpers import data
@@ -19,7 +18,6 @@ from helpers.data import (
     validate_multiple_choice,
     without_system_prompt,
 )
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 
 SYSTEM = {"role": "system", "content": "Be brief."}
 USER = {"role": "user", "content": "Where is my order?"}
@@ -215,25 +213,14 @@ def test_without_system_prompt_keeps_every_turn_but_the_guidelines():
     validate_conversation(stripped)
 
 
-def test_lesson2_rows_are_the_shuffled_training_rows_and_first_validation_rows_without_system_prompt():
-    train, validation = data.lesson2_rows(8, 3)
-    expected_train = data.load_support_desk("train").shuffle(seed=42).select(range(8))
-    assert [row["id"] for row in train] == [row["id"] for row in expected_train]
-    assert [row["id"] for row in validation] == [row["id"] for row in data.load_support_desk("validation").select(range(3))]
-    for row, original in zip(train, expected_train):
-        assert row["messages"] == [message for message in original["messages"] if message["role"] != "system"]
-
-
-def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     rows = [{"messages": [USER, {"role": "assistant", "content": " "}]}]
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     with pytest.raises(ConversationError) as english:
         validate_dataset(rows)
     assert str(english.value) == "row 0: message 1 (role 'assistant'): content is empty; every turn needs some text"
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "data.po"))
-    where = po.find("message {index} (role {role!r})").msgstr.format(index=1, role="assistant")
-    error = po.find("{where}: content is empty; every turn needs some text").msgstr.format(where=where)
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    with pytest.raises(ConversationError) as vietnamese:
+    where = vietnamese("message {index} (role {role!r})").format(index=1, role="assistant")
+    error = vietnamese("{where}: content is empty; every turn needs some text").format(where=where)
+    vietnamese.on()
+    with pytest.raises(ConversationError) as translated:
         validate_dataset(rows)
-    assert str(vietnamese.value) == po.find("row {index}: {error}").msgstr.format(index=0, error=error) != str(english.value)
+    assert str(translated.value) == vietnamese("row {index}: {error}").format(index=0, error=error) != str(english.value)

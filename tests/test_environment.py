@@ -18,7 +18,6 @@ from helpers.environment import (
     summary,
     supports_bf16,
 )
-from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 
 
 @pytest.fixture(autouse=True)
@@ -146,19 +145,17 @@ def test_default_environment_sets_what_is_missing_and_keeps_what_is_set(tmp_path
     assert os.environ["SFT_TEST_EQUALS"] == "a=b"
 
 
-def test_summary_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_summary_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     env = Environment(platform="local", device="cpu", device_name="CPU", bf16=False, online=True,
                       offline_reason="", profile="quick", profile_reason="no CUDA GPU")
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     english = summary(env)
     assert english == "local · CPU (cpu, no bf16) · online · profile: quick (no CUDA GPU)"
-    vi = catalogue("vi").gettext
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    expected = vi("{where} · {device_name} ({device}, {bf16}) · {network} · profile: {profile} ({profile_reason})").format(
-        where=vi("local"), device_name="CPU", device="cpu", bf16=vi("no bf16"), network=vi("online"),
+    vietnamese.on()
+    expected = vietnamese("{where} · {device_name} ({device}, {bf16}) · {network} · profile: {profile} ({profile_reason})").format(
+        where=vietnamese("local"), device_name="CPU", device="cpu", bf16=vietnamese("no bf16"), network=vietnamese("online"),
         profile="quick", profile_reason="no CUDA GPU",
     )
     assert summary(env) == expected != english
-    assert pick_profile("cpu")[1] == vi("no CUDA GPU") != "no CUDA GPU"
-    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    assert pick_profile("cpu")[1] == vietnamese("no CUDA GPU") != "no CUDA GPU"
+    vietnamese.off()
     assert summary(env) == english

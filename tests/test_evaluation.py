@@ -2,7 +2,6 @@
 
 import math
 
-import polib
 import pytest
 import torch
 
@@ -12,7 +11,6 @@ from helpers.evaluation import (
     multiple_choice_prompt,
     multiple_choice_table,
 )
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.templates import trained_tokens
 
 PARIS = [
@@ -172,19 +170,16 @@ def test_multiple_choice_table_rejects_bad_input(base_model_and_tokenizer):
         multiple_choice_table(*base_model_and_tokenizer, [MOUSE, {"question": "Why?", "answer": 0}])
 
 
-def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     questions = [{"question": "Q?"}]  # the fields are checked before any model or tokenizer is used
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     with pytest.raises(ValueError) as english:
         multiple_choice_table(None, None, questions)
     assert str(english.value) == "question 0 has no 'choices' or 'answer' field (it has ['question'])"
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "evaluation.po"))
-    either = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "i18n.po")).find("{first} or {second}").msgstr
-    fields = either.format(first="'choices'", second="'answer'")
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    with pytest.raises(ValueError) as vietnamese:
+    fields = vietnamese("{first} or {second}").format(first="'choices'", second="'answer'")
+    vietnamese.on()
+    with pytest.raises(ValueError) as translated:
         multiple_choice_table(None, None, questions)
-    expected = po.find("question {index} has no {fields} field (it has {keys})").msgstr.format(
+    expected = vietnamese("question {index} has no {fields} field (it has {keys})").format(
         index=0, fields=fields, keys=["question"]
     )
-    assert str(vietnamese.value) == expected != str(english.value)
+    assert str(translated.value) == expected != str(english.value)

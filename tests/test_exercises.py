@@ -1,9 +1,6 @@
 """Tests for helpers.exercises: the Feedback every check returns, and how it shows a difference."""
 
-import polib
-
 from helpers.exercises import Feedback, failed, first_difference, not_attempted, passed
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 
 
 def test_feedback_truthiness_follows_ok():
@@ -25,16 +22,14 @@ def test_first_difference_points_at_the_first_differing_character():
     assert "differ at character 2" in first_difference("ab", "abc")
 
 
-def test_the_feedback_frame_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+def test_the_feedback_frame_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     english = not_attempted("your answer").message, failed("Wrong.", "try again").message
     assert english == ("⏳ Not attempted yet: replace None with your answer, then run this cell again.", "❌ Wrong.\n💡 Hint: try again")
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "exercises.__init__.po"))
     expected = (
-        "⏳ " + po.find("Not attempted yet: replace None with {what}, then run this cell again.").msgstr.format(what="your answer"),
-        "❌ Wrong.\n💡 " + po.find("Hint: {hint}").msgstr.format(hint="try again"),
+        "⏳ " + vietnamese("Not attempted yet: replace None with {what}, then run this cell again.").format(what="your answer"),
+        "❌ Wrong.\n💡 " + vietnamese("Hint: {hint}").format(hint="try again"),
     )
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    vietnamese = not_attempted("your answer").message, failed("Wrong.", "try again").message
-    assert vietnamese == expected
-    assert vietnamese[0] != english[0] and vietnamese[1] != english[1]
+    vietnamese.on()
+    translated = not_attempted("your answer").message, failed("Wrong.", "try again").message
+    assert translated == expected
+    assert translated[0] != english[0] and translated[1] != english[1]

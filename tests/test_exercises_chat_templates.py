@@ -4,7 +4,6 @@
 from feedback_asserts import fails_with, in_vietnamese
 
 from helpers.exercises import chat_templates as check
-from helpers.i18n import LANGUAGE_VARIABLE
 from helpers.support_desk import SYSTEM_PROMPT
 
 EASY_CONVERSATION = [
@@ -185,10 +184,9 @@ def test_hard_jinja_syntax_error(training_tokenizer):
 # ── the Vietnamese edition ────────────────────────────────────────────────────────────────────────
 
 
-def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch, training_tokenizer):
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese, training_tokenizer):
     english = check.check_training_template(42, training_tokenizer).message
     assert english == "❌ Expected a template string, got int."
-    expected = in_vietnamese("Expected a template string, got {type_name}.", type_name="int")
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    expected = in_vietnamese(vietnamese, "Expected a template string, got {type_name}.", type_name="int")
+    vietnamese.on()
     assert check.check_training_template(42, training_tokenizer).message == expected != english

@@ -9,7 +9,6 @@ from feedback_asserts import in_vietnamese
 
 from helpers.evaluation import assistant_perplexity, continuation_logprobs
 from helpers.exercises.evaluation import check_choice_logprob, check_disagreements, check_perplexity_by_hand
-from helpers.i18n import LANGUAGE_VARIABLE
 
 CONVERSATION = [
     {"role": "user", "content": "What is the capital of France?"},
@@ -95,15 +94,15 @@ def test_reference_function_agrees_with_the_course_scorer(base_model_and_tokeniz
     assert _choice_logprob(model, tokenizer, *pair) == pytest.approx(continuation_logprobs(model, tokenizer, [pair])[0], abs=1e-3)
 
 
-def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     english = check_disagreements(1, "q-2", QUIZ).message
     assert english == (
         "❌ That is the difference in the number correct, not the number of disagreements.\n"
         "💡 Hint: count the rows where the two columns differ."
     )
     expected = in_vietnamese(
+        vietnamese,
         "That is the difference in the number correct, not the number of disagreements.", "count the rows where the two columns differ."
     )
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vietnamese.on()
     assert check_disagreements(1, "q-2", QUIZ).message == expected != english

@@ -5,15 +5,14 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from fakes import tiny_llama
 from feedback_asserts import fails_with, in_vietnamese, not_attempted, passes
 from peft import LoraConfig, get_peft_model
 
-from helpers.data import lesson2_rows
 from helpers.environment import detect
 from helpers.exercises import fine_tuning as check
-from helpers.i18n import LANGUAGE_VARIABLE
 from helpers.models import prepare_model_location
-from helpers.training import QUICK_SETTINGS, lesson2_config
+from helpers.recipe import SETTINGS, sft_config, training_rows
 
 T4_SETTINGS = {
     "output_dir": "outputs/t4",
@@ -211,7 +210,7 @@ def test_cli_unknown_key_is_rejected_by_trls_parser(cli_settings):
 
 
 def test_cli_full_fine_tuning_learning_rate(cli_settings):
-    fails_with(check.check_lora_cli_settings(cli_settings | {"learning_rate": QUICK_SETTINGS["learning_rate"]}), "full fine-tuning one")
+    fails_with(check.check_lora_cli_settings(cli_settings | {"learning_rate": SETTINGS["learning_rate"]}), "full fine-tuning one")
 
 
 def test_cli_without_template(cli_settings):
@@ -232,15 +231,11 @@ def test_cli_without_data(cli_settings):
 
 def _tiny_trainer(tokenizer, rows, tmp_path, steps=1, peft_config=None, **changes):
     """An SFTTrainer around a tiny random Llama of the SmolLM2 vocabulary, trained for `steps` steps."""
-    from transformers import LlamaConfig, LlamaForCausalLM
     from trl import SFTTrainer
 
-    tiny = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1,
-    ))
+    tiny = tiny_llama(tokenizer)
     args = dataclasses.replace(
-        lesson2_config(detect(), tmp_path), max_steps=steps, per_device_train_batch_size=2,
+        sft_config(detect(), tmp_path), max_steps=steps, per_device_train_batch_size=2,
         gradient_accumulation_steps=1, bf16=False, disable_tqdm=True, **changes,
     )
     trainer = SFTTrainer(model=tiny, args=args, train_dataset=rows, processing_class=copy.deepcopy(tokenizer),
@@ -252,7 +247,7 @@ def _tiny_trainer(tokenizer, rows, tmp_path, steps=1, peft_config=None, **change
 
 @pytest.fixture(scope="module")
 def lesson_rows():
-    return lesson2_rows(4, 4)[0]
+    return training_rows(4, 4)[0]
 
 
 def _replies(ended):
@@ -352,13 +347,13 @@ def test_cli_without_the_end_of_turn_token(cli_settings):
 # ── the Vietnamese edition ────────────────────────────────────────────────────────────────────────
 
 
-def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     settings = T4_SETTINGS | {"max_seq_length": 512}
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     english = check.check_t4_settings(settings).message
     assert english == "❌ SFTConfig has no argument 'max_seq_length' any more.\n💡 Hint: it is called max_length now."
     expected = in_vietnamese(
-        "SFTConfig has no argument {name} any more.", "it is called {new_name} now.", name="'max_seq_length'", new_name="max_length"
+        vietnamese, "SFTConfig has no argument {name} any more.", "it is called {new_name} now.",
+        name="'max_seq_length'", new_name="max_length",
     )
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vietnamese.on()
     assert check.check_t4_settings(settings).message == expected != english

@@ -9,7 +9,6 @@ from transformers import EarlyStoppingCallback, TrainerCallback, TrainerState
 
 from helpers.exercises import fine_tuning
 from helpers.exercises import monitoring as check
-from helpers.i18n import LANGUAGE_VARIABLE
 
 # ── unknown_argument (lesson 2's helper, shared by the medium check) ──────────────────────────────
 
@@ -533,14 +532,33 @@ def test_too_high_without_logged_learning_rates_still_reads_the_curve():
     assert feedback.message.startswith("✅ At this learning rate"), feedback.message
 
 
+
+def test_reading_a_curve_gives_the_facts_the_feedback_is_made_of():
+    curve = check._read_curve(TOO_HIGH, REFERENCE)
+    assert (curve.rate, curve.reference_rate) == (3e-2, 1e-3)
+    assert (curve.start, curve.peak, curve.last) == ((0, 1.832), (6, 16.193), (12, 9.608))
+    assert curve.turn == ((0, 1.832), (3, 12.421))  # the evaluation before the first rise, and the rise
+    assert not curve.start_from_reference and curve.blown_up is None
+    assert (curve.reference_last, curve.training) == (1.001, (2.16, 10.29))
+
+
+def test_reading_a_curve_without_a_start_borrows_the_lessons_and_finds_where_it_blew_up():
+    history = _run([(3, 1.5), (6, 6.0), (9, float("inf")), (12, 4.0)])
+    history = [{key: value for key, value in entry.items() if key != "learning_rate"} for entry in history]
+    curve = check._read_curve(history, REFERENCE)
+    assert curve.start_from_reference and curve.start == (0, 1.832)  # the untrained model's, from the lesson's run
+    assert curve.turn == ((3, 1.5), (6, 6.0)) and curve.blown_up == (9, float("inf"))
+    assert (curve.rate, curve.reference_rate) == (None, 1e-3)
+    reference = [entry for entry in REFERENCE if entry["step"] != 0]
+    assert check._read_curve(history, reference).start == (3, 1.5)  # neither run evaluated before training
+
 # ── the Vietnamese edition ────────────────────────────────────────────────────────────────────────
 
 
-def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_a_check_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     history = [{"loss": 2.07, "step": 1}]
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     english = check.check_best_step(1, 0.5, history).message
     assert english == "❌ This log history has no evaluations.\n💡 Hint: pass overfit.state.log_history from section 4."
-    expected = in_vietnamese("This log history has no evaluations.", "pass overfit.state.log_history from section 4.")
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    expected = in_vietnamese(vietnamese, "This log history has no evaluations.", "pass overfit.state.log_history from section 4.")
+    vietnamese.on()
     assert check.check_best_step(1, 0.5, history).message == expected != english

@@ -1,10 +1,9 @@
 """Tests for helpers.generation: prompts from rows, batched greedy generation, and the reply table."""
 
 import pytest
+from fakes import REPLY, RUN_ON
 
-from conftest import REPLY, RUN_ON
 from helpers.generation import generate_replies, generate_turns, pad_token_id, prompt_messages, reply_table, stop_token_ids
-from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.templates import END_OF_TURN
 
 SHORT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -134,20 +133,18 @@ def test_pad_token_id_is_the_pad_token_or_else_the_eos_token(base_tokenizer, tok
     assert base_tokenizer.pad_token is None and pad_token_id(base_tokenizer) == base_tokenizer.eos_token_id
 
 
-def test_an_empty_conversation_is_refused_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_an_empty_conversation_is_refused_in_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     def refusal():
         with pytest.raises(ValueError) as error:
             prompt_messages([])
         return str(error.value)
 
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     english = refusal()
     assert english == "the last message should be an assistant turn to strip, but it is nothing (the conversation is empty)"
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    vi = catalogue("vi").gettext
-    expected = vi("the last message should be an assistant turn to strip, but it is {last}").format(
-        last=vi("nothing (the conversation is empty)")
+    vietnamese.on()
+    expected = vietnamese("the last message should be an assistant turn to strip, but it is {last}").format(
+        last=vietnamese("nothing (the conversation is empty)")
     )
     assert refusal() == expected != english
-    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    vietnamese.off()
     assert refusal() == english

@@ -1,13 +1,11 @@
 """Tests for the house-style scorer."""
 
-import polib
 import pytest
 
+from helpers.company import GREETING, SIGN_OFF
 from helpers.house_style import (
     CRITERIA,
-    GREETING,
     MAX_WORDS,
-    SIGN_OFF,
     expected_fields,
     format_reply,
     majority_baseline,
@@ -16,7 +14,6 @@ from helpers.house_style import (
     score_reply,
     score_table,
 )
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.support_desk import build_dataset, build_raw_qa
 
 GOOD = format_reply("BILLING", "We refunded the duplicate charge for order #48213.", "NB-101")
@@ -191,16 +188,14 @@ def test_outcome_table_is_one_row_per_reply():
     }
 
 
-def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     with pytest.raises(ValueError) as english:
         score_reply(GREETING, "FOOD", "NB-101")
     assert str(english.value) == "unknown category 'FOOD'; valid categories are BILLING, SHIPPING, TECHNICAL, RETURNS, ACCOUNT"
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "house_style.po"))
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    with pytest.raises(ValueError) as vietnamese:
+    vietnamese.on()
+    with pytest.raises(ValueError) as translated:
         score_reply(GREETING, "FOOD", "NB-101")
-    expected = po.find("unknown category {category!r}; valid categories are {categories}").msgstr.format(
+    expected = vietnamese("unknown category {category!r}; valid categories are {categories}").format(
         category="FOOD", categories="BILLING, SHIPPING, TECHNICAL, RETURNS, ACCOUNT"
     )
-    assert str(vietnamese.value) == expected != str(english.value)
+    assert str(translated.value) == expected != str(english.value)

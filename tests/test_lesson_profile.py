@@ -14,7 +14,8 @@
   not a size) runs here, every cell top to bottom with its asserts, in a fresh kernel with
   SFT_COURSE_PROFILE=lesson, in a temporary folder. A notebook whose `lesson` entry differs only
   in sizes is the `quick` run once capped, which nbval already runs: it is listed, not run again.
-  Today lessons 2, 2b, 3 and 4 differ only in sizes.
+  Today lessons 3 and 4 differ only in sizes, and so does lesson 2's recipe (helpers.recipe.RUNS),
+  which lessons 2 and 2b read.
 - Every notebook runs in one temporary folder, so lesson 4 finds the model that a capped lesson 2
   saved there (in outputs/smollm2-support-desk, relative to the notebook, as in notebooks/).
 
@@ -36,7 +37,9 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from helpers.colab import course_notebooks
+from helpers.course import LESSONS, course_notebooks, lesson_notebook
+from helpers.recipe import RUNS
+from scripts.notebook_source import without_magics
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_NOTEBOOKS = course_notebooks(ROOT)
@@ -46,9 +49,8 @@ PROFILE = "lesson"
 
 def profile_cells(source: str) -> list[tuple[str, dict[str, dict]]]:
     """Return (name, {profile: settings}) for each `NAME = {...}[env.profile]` statement in a cell's source."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
-        tree = ast.parse(code)
+        tree = ast.parse(without_magics(source))
     except SyntaxError:  # IPython-only syntax: not a profile cell
         return []
     found = []
@@ -58,6 +60,7 @@ def profile_cells(source: str) -> list[tuple[str, dict[str, dict]]]:
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
             and isinstance(node.value, ast.Subscript)
+            and isinstance(node.value.value, ast.Dict)  # not `RUN = RUNS[env.profile]`, a table kept elsewhere
             and ast.unparse(node.value.slice) == "env.profile"
         ):
             # The per-profile dict is evaluated on its own: it must not depend on anything but literals.
@@ -98,9 +101,18 @@ def differs_beyond_sizes(path: Path) -> bool:
 NOTEBOOKS_TO_RUN = [path for path in NOTEBOOKS if differs_beyond_sizes(path)]
 
 
-def test_the_training_lessons_have_profile_cells():
-    names = [path.name[:2] for path in NOTEBOOKS]
-    assert {"02", "03", "04"} <= set(names), f"expected profile cells in lessons 2 to 4, found them in {names}"
+def test_the_training_lessons_have_profile_cells_or_read_lesson_2s_recipe():
+    for lesson in LESSONS:
+        path = ROOT / lesson_notebook(lesson)
+        if lesson.trains:
+            reads_recipe = any("from helpers.recipe import" in cell.source for cell in _code_cells(path))
+            assert path in NOTEBOOKS or reads_recipe, f"{path.name} trains, but sizes its run neither by profile nor by helpers.recipe"
+
+
+def test_lesson_2s_recipe_differs_between_lesson_and_quick_only_in_sizes():
+    # Lessons 2 and 2b size their run by helpers.recipe.RUNS: capped, its `lesson` run is the `quick` run
+    # nbval already runs. A setting that is not a size would need a lesson-profile run here.
+    assert capped(RUNS) == RUNS["quick"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.relative_to(ROOT).as_posix())

@@ -5,19 +5,22 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from helpers.recipe import CACHED_MODEL_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_make_clean_removes_lesson_outputs_and_keeps_the_converted_model(tmp_path):
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copytree(ROOT / "helpers", tmp_path / "helpers")  # make clean asks helpers.course where the outputs are
     written = [
         tmp_path / "notebooks/outputs/smollm2-support-desk/model.safetensors",
         tmp_path / "notebooks/outputs/trackio/sft-course-lesson-3.db",
         tmp_path / "notebooks/solutions/outputs/overfitting/checkpoint-1/optimizer.pt",
         tmp_path / "notebooks/vi/outputs/smollm2-support-desk/model.safetensors",
         tmp_path / "notebooks/vi/solutions/outputs/overfitting/checkpoint-1/optimizer.pt",
-        tmp_path / "cache/models/smollm2-support-desk-240-rows/model.safetensors",
-        tmp_path / "cache/models/smollm2-support-desk-1000-rows/model.safetensors",
+        tmp_path / f"cache/models/{CACHED_MODEL_PREFIX}0123456789abcdef/model.safetensors",
+        tmp_path / f"cache/models/{CACHED_MODEL_PREFIX}fedcba9876543210/model.safetensors",
     ]
     converted = tmp_path / "cache/models/SmolLM2-135M-Instruct-from-gguf/model.safetensors"
     stand_in = tmp_path / "cache/models/SmolLM2-135M-base-stand-in/model.safetensors"

@@ -3,11 +3,9 @@
 import time
 from types import SimpleNamespace
 
-import polib
 import pytest
 import torch
 
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.measurements import PeakMemory, losses, read_run_summary, run_summary, save_run_summary, training_speed
 
 # ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
@@ -73,17 +71,15 @@ def test_run_summary_is_read_back_as_saved(tmp_path):
         read_run_summary(tmp_path / "elsewhere")
 
 
-def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch, tmp_path):
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnamese, tmp_path):
     with pytest.raises(FileNotFoundError) as english:
         read_run_summary(tmp_path)
     path = tmp_path / "run_summary.json"
     assert str(english.value) == f"{path} is missing: the run that saved this model did not record its costs. Run lesson 2 again."
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "measurements.po"))
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    with pytest.raises(FileNotFoundError) as vietnamese:
+    vietnamese.on()
+    with pytest.raises(FileNotFoundError) as translated:
         read_run_summary(tmp_path)
-    expected = po.find(
+    expected = vietnamese(
         "{path} is missing: the run that saved this model did not record its costs. Run lesson 2 again."
-    ).msgstr.format(path=path)
-    assert str(vietnamese.value) == expected != str(english.value)
+    ).format(path=path)
+    assert str(translated.value) == expected != str(english.value)

@@ -4,12 +4,10 @@ import filecmp
 import json
 from pathlib import Path
 
-import polib
 import pytest
 from transformers import Trainer, TrainingArguments
 
 from helpers import models
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.models import (
     BUNDLED_INSTALL,
     ModelNotAvailable,
@@ -136,18 +134,16 @@ def test_slow_conversion_into_an_empty_cache_leaves_no_staging_folder(monkeypatc
     assert bundled_model_dir() == target  # the second call reuses the folder
 
 
-def test_which_model_and_why_comes_out_in_vietnamese_in_the_vietnamese_notebooks(monkeypatch, capsys):
+def test_which_model_and_why_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnamese, capsys):
     folder = str(bundled_model_dir())
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     load_tokenizer("instruct", model_id=folder)
     english = capsys.readouterr().out
     assert english == "Tokenizer (instruct): SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32) — passed as model_id\n"
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "models.po"))
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    vietnamese.on()
     load_tokenizer("instruct", model_id=folder)
-    expected = po.find("Tokenizer ({kind}): {model} — {why}").msgstr.format(
+    expected = vietnamese("Tokenizer ({kind}): {model} — {why}").format(
         kind="instruct",
-        model=po.find("SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)").msgstr,
-        why=po.find("passed as model_id").msgstr,
+        model=vietnamese("SmolLM2-135M-Instruct (bundled GGUF, de-quantised to float32)"),
+        why=vietnamese("passed as model_id"),
     )
     assert capsys.readouterr().out == expected + "\n" != english

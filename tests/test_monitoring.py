@@ -11,11 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fakes import REPLY
 from transformers import TrainerControl, TrainerState
 
 import helpers.monitoring as monitoring
 from helpers.generation import prompt_messages
-from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.monitoring import HISTORY_COLUMNS, HouseStyleCheck, LiveLossPlot, history_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -352,8 +352,6 @@ def test_tracked_runs_reads_the_store_in_trackio_dir(trackio_result):
 def test_house_style_check_scores_replies_that_stop_at_the_end_of_the_turn(
     check_rows, turn_model, base_tokenizer, monkeypatch
 ):
-    from conftest import REPLY
-
     scored = []
     monkeypatch.setattr(monitoring, "score_replies", lambda replies, rows: scored.append(replies) or {"overall": 0.0})
     callback = HouseStyleCheck(check_rows, tokenizer=base_tokenizer, every=1, max_new_tokens=16)
@@ -361,16 +359,14 @@ def test_house_style_check_scores_replies_that_stop_at_the_end_of_the_turn(
     assert scored == [[REPLY] * len(check_rows)]
 
 
-def test_the_default_title_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_the_default_title_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     def title():
         plot = LiveLossPlot(live=False)
         plot.on_train_end(None, _state(LOG_HISTORY), TrainerControl())
         return plot.figure.axes[0].get_title()
 
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     assert title() == "Training and validation loss"
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    vietnamese = catalogue("vi").gettext("Training and validation loss")
-    assert title() == vietnamese != "Training and validation loss"
-    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    vietnamese.on()
+    assert title() == vietnamese("Training and validation loss") != "Training and validation loss"
+    vietnamese.off()
     assert title() == "Training and validation loss"

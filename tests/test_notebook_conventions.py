@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.colab import course_notebooks
+from helpers.course import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = course_notebooks(ROOT)

@@ -5,7 +5,6 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.plots import batch_layouts, criteria_bars, run_comparison, token_count_histogram, validation_curves
 
 
@@ -159,16 +158,14 @@ def test_batch_layouts_shows_the_padding_the_packed_row_and_block_diagonal_atten
     assert allowed[9].tolist() == [False] * 8 + [True, True]
 
 
-def test_axis_labels_speak_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_axis_labels_speak_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     def labels():
         axes = token_count_histogram([120, 150, 300], [40, 55, 90], title="Train split").axes[0]
         return axes.get_xlabel(), axes.get_title()
 
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     assert labels() == ("tokens per conversation", "Train split")
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    vietnamese = catalogue("vi").gettext("tokens per conversation")
-    assert vietnamese != "tokens per conversation"
-    assert labels() == (vietnamese, "Train split")  # the title is the notebook's: not translated here
-    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    vietnamese.on()
+    assert vietnamese("tokens per conversation") != "tokens per conversation"
+    assert labels() == (vietnamese("tokens per conversation"), "Train split")  # the title is the notebook's: not translated here
+    vietnamese.off()
     assert labels() == ("tokens per conversation", "Train split")

@@ -1,4 +1,4 @@
-"""Tests for the Nimbus support-desk generator, its topics file and the committed JSONL files."""
+"""Tests for the Nimbus support-desk generator, its topics file (helpers.topics) and the committed JSONL files."""
 
 import json
 import random
@@ -6,20 +6,10 @@ from collections import Counter
 
 import pytest
 
+from helpers.company import CATEGORIES, GREETING, SIGN_OFF
 from helpers.data import load_raw_qa, load_support_desk, validate_conversation
-from helpers.house_style import CATEGORIES, GREETING, SIGN_OFF
-from helpers.support_desk import (
-    POLICIES,
-    SPLIT_SIZES,
-    SYSTEM_PROMPT,
-    TOPICS,
-    TOPICS_FILE,
-    TopicDataError,
-    build_dataset,
-    build_raw_qa,
-    load_topics,
-    validate_topics,
-)
+from helpers.support_desk import SPLIT_SIZES, SYSTEM_PROMPT, build_dataset, build_raw_qa
+from helpers.topics import POLICIES, TOPICS, TOPICS_FILE, TopicDataError, load_topics, validate_topics
 
 
 @pytest.fixture(scope="module")

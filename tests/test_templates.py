@@ -3,9 +3,9 @@
 import copy
 from pathlib import Path
 
-import polib
 import pytest
 import trl
+from fakes import tiny_llama
 from jinja2 import TemplateError
 from transformers import AutoTokenizer
 from trl.chat_template_utils import get_training_chat_template
@@ -13,7 +13,6 @@ from trl.chat_template_utils import get_training_chat_template
 from helpers import templates
 from helpers.data import SPLITS
 from helpers.environment import offline_reason
-from helpers.i18n import LANGUAGE_VARIABLE, LOCALE_DIR
 from helpers.support_desk import SYSTEM_PROMPT
 from helpers.templates import (
     FAMILIES,
@@ -495,13 +494,9 @@ def test_token_view_shows_its_note_in_html_and_text(view):
 def test_training_row_view_shows_what_sfttrainer_trains_on(training_tokenizer, support_desk, tmp_path):
     # The row SFTTrainer prepares carries labels (-100 where the loss ignores a token); the view marks the
     # same tokens as lesson 1's trained_tokens does from the template's {% generation %} markers.
-    from transformers import LlamaConfig, LlamaForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    tiny = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(training_tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1,
-    ))
+    tiny = tiny_llama(training_tokenizer)
     rows = support_desk["train"].select(range(2))
     config = SFTConfig(output_dir=str(tmp_path), assistant_only_loss=True, use_cpu=True, bf16=False, report_to="none")
     prepared = SFTTrainer(model=tiny, args=config, train_dataset=rows, processing_class=copy.deepcopy(training_tokenizer))
@@ -511,13 +506,11 @@ def test_training_row_view_shows_what_sfttrainer_trains_on(training_tokenizer, s
         assert view.n_trained == sum(label != -100 for label in row["labels"]) > 0
 
 
-def test_the_token_view_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
+def test_the_token_view_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     view = TokenView(tokens=["Hi", "!"], trained=[False, True])
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
     english = repr(view)
     assert english == "1 of 2 tokens trained:\nHi[[!]]"
-    po = polib.pofile(str(LOCALE_DIR / "vi" / "LC_MESSAGES" / "templates.po"))
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    count = po.find("{trained} of {total} tokens trained").msgstr.format(trained=1, total=2)
+    vietnamese.on()
+    count = vietnamese("{trained} of {total} tokens trained").format(trained=1, total=2)
     assert repr(view) == count + ":\nHi[[!]]" != english
-    assert po.find("context only").msgstr in view._repr_html_()
+    assert vietnamese("context only") in view._repr_html_()

@@ -22,14 +22,16 @@ from scripts.translations import COMMENT_CONTEXT, code_tokens, comments, transla
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = translations.english_notebooks()
 MODULES = [module for module in translations.helper_modules() if translations.helper_messages(module)]
+# Every translated edition is tested alike: each test runs once per language of helpers.course.LANGUAGES but English.
+each_language = pytest.mark.parametrize("language", translations.translated_languages())
 
 
 def _name(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-def _po(english: Path) -> polib.POFile:
-    path = translations.po_path(english)
+def _po(english: Path, language: str) -> polib.POFile:
+    path = translations.po_path(english, language)
     assert path.exists(), f"{_name(english)} has no PO file: run `make translations`, then translate {_name(path)}"
     return polib.pofile(str(path), wrapwidth=0)
 
@@ -41,12 +43,13 @@ def _missing(po: polib.POFile, context: str | None, text: str, where: str) -> st
     entry = po.find(text, msgctxt=context) if context else po.find(text)
     if entry is not None and entry.msgctxt == context and "fuzzy" in entry.flags:
         return f"{where}: stale translation (the English changed; check the fuzzy entry and remove the flag)"
-    return f"{where}: no Vietnamese translation (run `make translations`, then translate it)"
+    return f"{where}: no translation (run `make translations`, then translate it)"
 
 
+@each_language
 @pytest.mark.parametrize("english", ENGLISH, ids=_name)
-def test_every_cell_has_a_current_translation(english):
-    po, problems = _po(english), []
+def test_every_cell_has_a_current_translation(english, language):
+    po, problems = _po(english, language), []
     for number, cell in enumerate(nbformat.read(english, as_version=4).cells):
         where = f"{_name(english)}, cell {number}"
         if cell.cell_type == "markdown":
@@ -58,23 +61,25 @@ def test_every_cell_has_a_current_translation(english):
     assert not problems, "\n".join(problems)
 
 
+@each_language
 @pytest.mark.parametrize("english", ENGLISH, ids=_name)
-def test_the_vietnamese_notebook_is_what_the_build_makes_from_todays_english(english):
-    target = translated_path(english)
-    assert target.exists(), f"{_name(target)} is missing: run `make notebooks` (or `python scripts/translations.py build`)"
+def test_the_translated_notebook_is_what_the_build_makes_from_todays_english(english, language):
+    target = translated_path(english, language)
+    assert target.exists(), f"{_name(target)} is missing: run `make notebooks` (or `python -m scripts.translations build`)"
     stored = nbformat.read(target, as_version=4)
-    expected = translations.built(english, _po(english), stored)
+    expected = translations.built(english, _po(english, language), language, stored)
     for number, (want, have) in enumerate(zip(expected.cells, stored.cells)):
         assert (have.cell_type, have.get("id"), have.source) == (want.cell_type, want.get("id"), want.source), (
             f"{_name(target)}, cell {number} is not what the build makes from today's English and PO file: "
-            "run `python scripts/translations.py build`, then `make notebooks NOTEBOOKS=...` to store its outputs"
+            "run `python -m scripts.translations build`, then `make notebooks NOTEBOOKS=...` to store its outputs"
         )
     assert len(stored.cells) == len(expected.cells), f"{_name(target)} has {len(stored.cells)} cells, the build makes {len(expected.cells)}"
 
 
+@each_language
 @pytest.mark.parametrize("english", ENGLISH, ids=_name)
-def test_vietnamese_code_cells_are_the_english_ones_but_for_comments(english):
-    target = translated_path(english)
+def test_translated_code_cells_are_the_english_ones_but_for_comments(english, language):
+    target = translated_path(english, language)
     assert target.exists(), f"{_name(target)} is missing: run `make notebooks`"
     pairs = zip(nbformat.read(english, as_version=4).cells, nbformat.read(target, as_version=4).cells)
     for number, (theirs, ours) in enumerate(pairs):
@@ -91,12 +96,13 @@ _LINKS = re.compile(r"\]\(([^)\s]+)\)")
 _NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
 
 
+@each_language
 @pytest.mark.parametrize("english", ENGLISH, ids=_name)
-def test_translations_keep_the_code_links_and_numbers_of_the_english(english):
+def test_translations_keep_the_code_links_and_numbers_of_the_english(english, language):
     """Code names, links and the numbers read off the outputs are not translated."""
     problems = []
-    for entry in _po(english).translated_entries():
-        where = f"{_name(translations.po_path(english))}, {entry.occurrences[0][0]} cell {entry.occurrences[0][1]}"
+    for entry in _po(english, language).translated_entries():
+        where = f"{_name(translations.po_path(english, language))}, {entry.occurrences[0][0]} cell {entry.occurrences[0][1]}"
         if sorted(_SPANS.findall(entry.msgid)) != sorted(_SPANS.findall(entry.msgstr)):
             problems.append(f"{where}: the `code` spans differ from the English")
         if sorted(_LINKS.findall(entry.msgid)) != sorted(_LINKS.findall(entry.msgstr)):
@@ -112,9 +118,10 @@ def test_translations_keep_the_code_links_and_numbers_of_the_english(english):
 _PLACEHOLDERS = re.compile(r"\{[^{}]*\}")
 
 
+@each_language
 @pytest.mark.parametrize("module", MODULES, ids=_name)
-def test_every_helper_message_has_a_current_translation(module):
-    path = translations.helper_po_path(module)
+def test_every_helper_message_has_a_current_translation(module, language):
+    path = translations.helper_po_path(module, language)
     assert path.exists(), f"{_name(module)} marks messages for translation but has no catalogue: run `make translations`"
     po = polib.pofile(str(path), wrapwidth=0)
     problems = []
@@ -128,9 +135,10 @@ def test_every_helper_message_has_a_current_translation(module):
     assert not problems, "\n".join(problems)
 
 
-def test_no_catalogue_is_left_from_a_module_without_messages():
-    catalogues = {path.name for path in (ROOT / "helpers" / "locale" / "vi" / "LC_MESSAGES").glob("*.po")}
-    assert catalogues == {translations.helper_po_path(module).name for module in MODULES}
+@each_language
+def test_no_catalogue_is_left_from_a_module_without_messages(language):
+    catalogues = {path.name for path in (ROOT / "helpers" / "locale" / language / "LC_MESSAGES").glob("*.po")}
+    assert catalogues == {translations.helper_po_path(module, language).name for module in MODULES}
 
 
 # ── the tools themselves ─────────────────────────────────────────────────────────────────────────
@@ -153,23 +161,24 @@ def test_a_changed_cell_keeps_its_old_translation_marked_fuzzy(tmp_path, monkeyp
     path = tmp_path / "lesson.ipynb"
     nbformat.write(notebook, path)
     monkeypatch.setattr(translations, "ROOT", tmp_path)
-    po = translations.updated_po(path, None)
+    po = translations.updated_po(path, None, "vi")
     po.find("Old text.").msgstr = "Văn bản cũ."
     notebook.cells[1].source = "New text."
     nbformat.write(notebook, path)
-    again = translations.updated_po(path, po)
+    again = translations.updated_po(path, po, "vi")
     entry = again.find("New text.")
     assert (entry.msgstr, entry.flags, entry.previous_msgid) == ("Văn bản cũ.", ["fuzzy"], "Old text.")
     assert translation_of(again, None, "New text.") is None  # a fuzzy translation is not shown
     assert again.find("Old text.") is None
 
 
-def test_a_message_in_two_catalogues_has_one_translation():
-    """The catalogues are merged into one at run time: the same English must not get two Vietnamese texts."""
+@each_language
+def test_a_message_in_two_catalogues_has_one_translation(language):
+    """The catalogues are merged into one at run time: the same English must not get two translations."""
     seen: dict[str, tuple[str, str]] = {}
     clashes = []
     for module in MODULES:
-        for entry in polib.pofile(str(translations.helper_po_path(module)), wrapwidth=0).translated_entries():
+        for entry in polib.pofile(str(translations.helper_po_path(module, language)), wrapwidth=0).translated_entries():
             first = seen.setdefault(entry.msgid, (entry.msgstr, _name(module)))
             if first[0] != entry.msgstr:
                 clashes.append(f"{entry.msgid!r}: {first[1]} and {_name(module)} translate it differently")
@@ -178,7 +187,17 @@ def test_a_message_in_two_catalogues_has_one_translation():
 
 def test_the_build_keeps_the_vietnamese_runs_widgets_never_the_english(tmp_path):
     english = ENGLISH[0]
-    stored = nbformat.read(translated_path(english), as_version=4)
+    stored = nbformat.read(translated_path(english, "vi"), as_version=4)
     stored.metadata["widgets"] = {"state": "the Vietnamese run's"}
-    assert translations.built(english, _po(english), stored).metadata["widgets"] == {"state": "the Vietnamese run's"}
-    assert "widgets" not in translations.built(english, _po(english), None).metadata
+    assert translations.built(english, _po(english, "vi"), "vi", stored).metadata["widgets"] == {"state": "the Vietnamese run's"}
+    assert "widgets" not in translations.built(english, _po(english, "vi"), "vi", None).metadata
+
+
+def test_a_message_moved_to_another_module_keeps_its_translation(tmp_path, monkeypatch):
+    module = tmp_path / "helpers" / "moved_to.py"
+    module.parent.mkdir()
+    module.write_text('from helpers.i18n import _\n\nMESSAGE = _("Moved here.")\n')
+    monkeypatch.setattr(translations, "ROOT", tmp_path)
+    elsewhere = {"Moved here.": polib.POEntry(msgid="Moved here.", msgstr="Đã chuyển sang đây.")}
+    po = translations.updated_helper_po(module, None, "vi", elsewhere)
+    assert translation_of(po, None, "Moved here.") == "Đã chuyển sang đây."

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from fakes import tiny_llama
 from peft import LoraConfig
 from trl import SFTConfig
 
@@ -130,13 +131,9 @@ def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
 
 def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_desk, tmp_path):
     """Why the CLI files carry a template: SmolLM2's own one has no {% generation %} markers for TRL."""
-    from transformers import LlamaConfig, LlamaForCausalLM
     from trl import SFTTrainer
 
-    tiny = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1,
-    ))
+    tiny = tiny_llama(tokenizer)
     config = _config(tmp_path, max_steps=1, save_strategy="no", bf16=False)
     with pytest.raises(ValueError, match="not training-compatible"):
         SFTTrainer(

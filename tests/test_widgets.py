@@ -3,9 +3,9 @@
 import html
 
 import pytest
+from fakes import REPLY
 
 from helpers import widgets
-from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.templates import FAMILIES
 from helpers.widgets import ChatWidget, TemplateExplorer, conversation_to_text, text_to_conversation
 
@@ -194,20 +194,15 @@ def test_empty_message_raises(instruct_model_and_tokenizer):
 
 
 def test_a_reply_stops_at_the_end_of_the_turn(turn_model, base_tokenizer):
-    from conftest import REPLY
-
     widget = ChatWidget(turn_model, base_tokenizer)
     widget.max_new_tokens.value = 16
     assert widget.send("Hi") == REPLY
 
 
-def test_the_empty_transcript_speaks_vietnamese_in_the_vietnamese_notebooks(monkeypatch):
-    monkeypatch.delenv(LANGUAGE_VARIABLE, raising=False)
+def test_the_empty_transcript_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     english = widgets.chat_transcript_html([])
     assert english == '<div style="color:#6c757d;font-family:sans-serif"><i>No messages yet.</i></div>'
-    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
-    vietnamese = catalogue("vi").gettext("No messages yet.")
-    assert vietnamese != "No messages yet."
-    assert widgets.chat_transcript_html([]) == english.replace("No messages yet.", vietnamese)
-    monkeypatch.delenv(LANGUAGE_VARIABLE)
+    vietnamese.on()
+    assert widgets.chat_transcript_html([]) == english.replace("No messages yet.", vietnamese("No messages yet.")) != english
+    vietnamese.off()
     assert widgets.chat_transcript_html([]) == english

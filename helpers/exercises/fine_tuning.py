@@ -15,8 +15,8 @@ from helpers.exercises import Feedback, failed, not_attempted, passed
 from helpers.i18n import _
 from helpers.measurements import trainable_parameters
 from helpers.models import load_model_and_tokenizer
+from helpers.recipe import SETTINGS
 from helpers.templates import END_OF_TURN
-from helpers.training import QUICK_SETTINGS
 
 # Arguments renamed across TRL/transformers releases: the old name, and what replaced it.
 _RENAMED = {
@@ -180,7 +180,7 @@ def check_lora_cli_settings(settings: dict | None) -> Feedback:
         return failed(
             _("No training data: trl sft needs a datasets entry."), _("keep the datasets entry from outputs/cli/sft_run.yaml.")
         )
-    if config.learning_rate <= QUICK_SETTINGS["learning_rate"]:
+    if config.learning_rate <= SETTINGS["learning_rate"]:
         return failed(
             _("learning_rate {learning_rate} is the full fine-tuning one; LoRA used a larger one.").format(
                 learning_rate=config.learning_rate

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerControl, TrainerState
 from trl import SFTConfig
@@ -169,11 +172,60 @@ def _peak_learning_rate(log_history: list[dict]) -> float | None:
     return max(rates, default=None)
 
 
-def check_too_high_learning_rate(run: Trainer | list[dict] | None, reference: Trainer | list[dict]) -> Feedback:
-    """Return Feedback, truthy when the learner's run shows a learning rate too high on its validation curve (train)."""
-    if run is None:
-        return not_attempted(_("your trainer, after its .train()"))
-    history, reference_history = _log_history(run), _log_history(reference)
+def _evaluations(log_history: list[dict]) -> list[dict]:
+    """Return a run's evaluation entries (those with eval_loss), in step order."""
+    return sorted((entry for entry in log_history if "eval_loss" in entry), key=lambda entry: entry["step"])
+
+
+class _Point(NamedTuple):
+    """One evaluation: its step and validation loss."""
+
+    step: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """What the learner's run and the lesson's reference run say about a learning rate, read from their log histories."""
+
+    rate: float | None  # the run's highest logged learning rate; None when none was logged
+    reference_rate: float | None  # the lesson's
+    blown_up: _Point | None  # the run's first evaluation whose loss is not finite
+    start: _Point  # where the validation curve starts
+    start_from_reference: bool  # the start is the lesson's evaluation before training, the run having none at step 0
+    peak: _Point  # the highest evaluation after the start
+    last: _Point
+    turn: tuple[_Point, _Point] | None  # the first rise: the evaluation before it and the one after
+    reference_last: float  # the lesson's run's last validation loss
+    training: tuple[float, float] | None  # the run's first and last training loss, when two were logged
+
+
+def _read_curve(log_history: list[dict], reference_history: list[dict]) -> _Curve:
+    """Return the facts of a run's validation curve beside the lesson's; each history needs at least one evaluation."""
+    evaluations, reference_evaluations = _evaluations(log_history), _evaluations(reference_history)
+    points = [_Point(entry["step"], entry["eval_loss"]) for entry in evaluations]
+    blown_up = next((point for point in points if not math.isfinite(point.loss)), None)
+    # Where the curve starts: this run's evaluation before training, else the untrained model's in the reference run.
+    start_from_reference = points[0].step != 0 and reference_evaluations[0]["step"] == 0
+    if start_from_reference:
+        points.insert(0, _Point(0, reference_evaluations[0]["eval_loss"]))
+    train_losses = [entry["loss"] for entry in log_history if "loss" in entry]
+    return _Curve(
+        rate=_peak_learning_rate(log_history),
+        reference_rate=_peak_learning_rate(reference_history),
+        blown_up=blown_up,
+        start=points[0],
+        start_from_reference=start_from_reference,
+        peak=max(points[1:], key=lambda point: point.loss, default=points[0]),
+        last=points[-1],
+        turn=next(((before, after) for before, after in zip(points, points[1:]) if after.loss > before.loss), None),
+        reference_last=reference_evaluations[-1]["eval_loss"],
+        training=(train_losses[0], train_losses[-1]) if len(train_losses) >= 2 else None,
+    )
+
+
+def _unreadable(run: object, history: list[dict] | None, reference_history: list[dict] | None) -> Feedback | None:
+    """Return failed Feedback saying why the runs give no validation curve to read, or None when they give one."""
     if history is None:
         return failed(_("Expected your trainer (or its state.log_history), got {type_name}.").format(type_name=type(run).__name__))
     if reference_history is None or not any("eval_loss" in entry for entry in reference_history):
@@ -182,7 +234,7 @@ def check_too_high_learning_rate(run: Trainer | list[dict] | None, reference: Tr
         return failed(
             _("This trainer has not trained yet: its log history is empty."), _("call .train() on it, then run this cell again.")
         )
-    evaluations = sorted((entry for entry in history if "eval_loss" in entry), key=lambda entry: entry["step"])
+    evaluations = _evaluations(history)
     if not evaluations:
         return failed(
             _("No validation loss was logged: the trainer never evaluated, so there is no curve to read."),
@@ -198,73 +250,89 @@ def check_too_high_learning_rate(run: Trainer | list[dict] | None, reference: Tr
             ),
             _("eval_steps=3, and eval_on_start=True for a point before training."),
         )
+    return None
 
-    rate, reference_rate = _peak_learning_rate(history), _peak_learning_rate(reference_history)
-    if rate and reference_rate:
-        rate_text = _("learning rate {rate:g} ({ratio:.2g}× the lesson's {reference_rate:g})").format(
-            rate=rate, ratio=rate / reference_rate, reference_rate=reference_rate
+
+def _rate_text(curve: _Curve) -> str:
+    """Return how the feedback names the run's learning rate: beside the lesson's where both were logged."""
+    if curve.rate and curve.reference_rate:
+        return _("learning rate {rate:g} ({ratio:.2g}× the lesson's {reference_rate:g})").format(
+            rate=curve.rate, ratio=curve.rate / curve.reference_rate, reference_rate=curve.reference_rate
         )
-    elif rate:
-        rate_text = _("learning rate {rate:g}").format(rate=rate)
-    else:
-        rate_text = _("this learning rate")
-    hint = _("raise learning_rate, e.g. to 30× the lesson's (3e-2), and train again.")
+    if curve.rate:
+        return _("learning rate {rate:g}").format(rate=curve.rate)
+    return _("this learning rate")
 
-    blown_up = next((entry for entry in evaluations if not math.isfinite(entry["eval_loss"])), None)
-    if blown_up is not None:
-        return passed(
-            _(
-                "At {rate_text}, validation loss became {loss} at step {step}: "
-                "the weights blew up. A learning rate far too high does not learn slowly, it breaks the model."
-            ).format(rate_text=rate_text, loss=blown_up["eval_loss"], step=blown_up["step"])
-        )
 
-    # Where the curve starts: this run's evaluation before training, else the untrained model's in the reference run.
-    reference_evaluations = sorted((entry for entry in reference_history if "eval_loss" in entry), key=lambda entry: entry["step"])
-    points = [(entry["step"], entry["eval_loss"]) for entry in evaluations]
-    start_text = _("before training")
-    if points[0][0] != 0:
-        if reference_evaluations[0]["step"] == 0:
-            points.insert(0, (0, reference_evaluations[0]["eval_loss"]))
-            start_text = _("before training, in the lesson's run")
-        else:
-            start_text = _("at step {step}").format(step=points[0][0])
-    start = points[0][1]
-    peak_step, peak = max(points[1:], key=lambda point: point[1])
-    last_step, last = points[-1]
-    reference_last = reference_evaluations[-1]["eval_loss"]
-    curve = _("{start:.3f} {start_text}, highest {peak:.3f} at step {peak_step}, {last:.3f} at step {last_step}").format(
-        start=start, start_text=start_text, peak=peak, peak_step=peak_step, last=last, last_step=last_step
+def _when(curve: _Curve, point: _Point) -> str:
+    """Return when an evaluation was made, as the feedback says it: "before training" for a start at step 0, else "at step N"."""
+    if point.step == curve.start.step and curve.start_from_reference:
+        return _("before training, in the lesson's run")
+    if point.step == curve.start.step and point.step == 0:
+        return _("before training")
+    return _("at step {step}").format(step=point.step)
+
+
+def _curve_text(curve: _Curve) -> str:
+    """Return the curve in brief: its start, its peak and its end."""
+    return _("{start:.3f} {start_text}, highest {peak:.3f} at step {peak_step}, {last:.3f} at step {last_step}").format(
+        start=curve.start.loss, start_text=_when(curve, curve.start), peak=curve.peak.loss, peak_step=curve.peak.step,
+        last=curve.last.loss, last_step=curve.last.step,
     )
 
-    if peak <= _CLEARLY_WORSE * start:
-        return failed(
-            _(
-                "At {rate_text} the validation curve shows no problem ({curve}; the lesson's run ended at {reference_last:.3f}): "
-                "the model still learns at this rate."
-            ).format(rate_text=rate_text, curve=curve, reference_last=reference_last),
-            hint,
-        )
-    if last <= _CLEARLY_WORSE * reference_last:
-        return failed(
-            _(
-                "At {rate_text} validation loss jumped ({curve}), "
-                "but it recovered to about the lesson's run ({reference_last:.3f}) by the end."
-            ).format(rate_text=rate_text, curve=curve, reference_last=reference_last),
-            hint,
-        )
-    if rate and reference_rate and rate < _FAR_ABOVE * reference_rate:
-        return failed(
-            _("Validation loss rose ({curve}), but {rate_text} is not far too high: something else spoiled this run.").format(
-                curve=curve, rate_text=rate_text
-            ),
-            _("keep the lesson's other settings and change only learning_rate, e.g. to 3e-2."),
-        )
 
-    # The peak is well above the start, so somewhere the curve rises from one evaluation to the next.
-    (before_step, before), (turn_step, turn) = next(pair for pair in zip(points, points[1:]) if pair[1][1] > pair[0][1])
-    before_text = start_text if before_step == points[0][0] else _("at step {step}").format(step=before_step)
-    if last > start:
+def _raise_the_rate() -> str:
+    """Return the hint for a run whose rate was not high enough to break it."""
+    return _("raise learning_rate, e.g. to 30× the lesson's (3e-2), and train again.")
+
+
+def _blew_up(curve: _Curve) -> Feedback:
+    """Return the success Feedback for a run whose validation loss stopped being a number."""
+    return passed(
+        _(
+            "At {rate_text}, validation loss became {loss} at step {step}: "
+            "the weights blew up. A learning rate far too high does not learn slowly, it breaks the model."
+        ).format(rate_text=_rate_text(curve), loss=curve.blown_up.loss, step=curve.blown_up.step)
+    )
+
+
+def _shows_no_problem(curve: _Curve) -> Feedback:
+    """Return the failed Feedback for a run whose validation loss never rose far above its start."""
+    return failed(
+        _(
+            "At {rate_text} the validation curve shows no problem ({curve}; the lesson's run ended at {reference_last:.3f}): "
+            "the model still learns at this rate."
+        ).format(rate_text=_rate_text(curve), curve=_curve_text(curve), reference_last=curve.reference_last),
+        _raise_the_rate(),
+    )
+
+
+def _recovered(curve: _Curve) -> Feedback:
+    """Return the failed Feedback for a run whose validation loss jumped, then came back to about the lesson's."""
+    return failed(
+        _(
+            "At {rate_text} validation loss jumped ({curve}), "
+            "but it recovered to about the lesson's run ({reference_last:.3f}) by the end."
+        ).format(rate_text=_rate_text(curve), curve=_curve_text(curve), reference_last=curve.reference_last),
+        _raise_the_rate(),
+    )
+
+
+def _not_far_too_high(curve: _Curve) -> Feedback:
+    """Return the failed Feedback for a run that went wrong at a rate only a little above the lesson's."""
+    return failed(
+        _("Validation loss rose ({curve}), but {rate_text} is not far too high: something else spoiled this run.").format(
+            curve=_curve_text(curve), rate_text=_rate_text(curve)
+        ),
+        _("keep the lesson's other settings and change only learning_rate, e.g. to 3e-2."),
+    )
+
+
+def _turned_up(curve: _Curve) -> Feedback:
+    """Return the success Feedback for a run whose validation loss turned up and stayed far above the lesson's."""
+    # The peak is well above the start (an earlier verdict saw to that), so somewhere the curve rises.
+    before, turn = curve.turn
+    if curve.last.loss > curve.start.loss:
         message = _(
             "At {rate_text}, validation loss turned up at step {turn_step} ({before:.3f} {before_text} → {turn:.3f}), "
             "peaked at {peak:.3f} at step {peak_step}, and ended at {last:.3f}: "
@@ -277,20 +345,34 @@ def check_too_high_learning_rate(run: Trainer | list[dict] | None, reference: Tr
             "back below its start, but far above the lesson's run ({reference_last:.3f})."
         )
     message = message.format(
-        rate_text=rate_text,
-        turn_step=turn_step,
-        before=before,
-        before_text=before_text,
-        turn=turn,
-        peak=peak,
-        peak_step=peak_step,
-        last=last,
-        reference_last=reference_last,
+        rate_text=_rate_text(curve), turn_step=turn.step, before=before.loss, before_text=_when(curve, before), turn=turn.loss,
+        peak=curve.peak.loss, peak_step=curve.peak.step, last=curve.last.loss, reference_last=curve.reference_last,
     )
-    train_losses = [entry["loss"] for entry in history if "loss" in entry]
-    if len(train_losses) >= 2 and train_losses[-1] > train_losses[0]:
+    if curve.training is not None and curve.training[1] > curve.training[0]:
         message += " " + _(
             "Training loss rose too ({first:.2f} → {last:.2f}): unlike over-fitting, "
             "the model does not even learn its training set. Its steps are too big."
-        ).format(first=train_losses[0], last=train_losses[-1])
+        ).format(first=curve.training[0], last=curve.training[1])
     return passed(message)
+
+
+# The verdicts on a readable curve, in the order they are tried: the first whose condition holds gives the feedback.
+_VERDICTS: tuple[tuple[Callable[[_Curve], bool], Callable[[_Curve], Feedback]], ...] = (
+    (lambda curve: curve.blown_up is not None, _blew_up),
+    (lambda curve: curve.peak.loss <= _CLEARLY_WORSE * curve.start.loss, _shows_no_problem),
+    (lambda curve: curve.last.loss <= _CLEARLY_WORSE * curve.reference_last, _recovered),
+    (lambda curve: bool(curve.rate and curve.reference_rate and curve.rate < _FAR_ABOVE * curve.reference_rate), _not_far_too_high),
+    (lambda curve: True, _turned_up),
+)
+
+
+def check_too_high_learning_rate(run: Trainer | list[dict] | None, reference: Trainer | list[dict]) -> Feedback:
+    """Return Feedback, truthy when the learner's run shows a learning rate too high on its validation curve (train)."""
+    if run is None:
+        return not_attempted(_("your trainer, after its .train()"))
+    history, reference_history = _log_history(run), _log_history(reference)
+    problem = _unreadable(run, history, reference_history)
+    if problem is not None:
+        return problem
+    curve = _read_curve(history, reference_history)
+    return next(verdict(curve) for applies, verdict in _VERDICTS if applies(curve))

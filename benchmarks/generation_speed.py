@@ -1,0 +1,89 @@
+"""How fast the course generates replies on this machine, and whether a faster way changes them.
+
+Lesson 2's fine-tuned model answers lesson 2's validation prompts (greedy, stopping at the end of the
+turn, at most 96 new tokens), once per way of generating. Each way is compared with the course's old
+default (float32 weights, batches of 16): seconds, speed-up, replies identical to it, and the house-style
+scores with the paired difference from it (bootstrap interval over the same prompts).
+
+Usage (from the repository root; offline is fine; nothing else should run on the machine):
+  .venv/bin/python benchmarks/generation_speed.py              # 64 prompts, every way
+  .venv/bin/python benchmarks/generation_speed.py --prompts 32
+Writes benchmarks/results/generation_speed.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from helpers.environment import default_environment  # noqa: E402  (imports no Hugging Face library)
+
+default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+from helpers.environment import detect  # noqa: E402
+from helpers.generation import generate_turns, prompt_messages  # noqa: E402
+from helpers.house_style import outcome_table  # noqa: E402
+from helpers.intervals import paired_difference  # noqa: E402
+from helpers.recipe import MODEL_FOLDER, fine_tuned_model_dir, training_rows  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+# (weights, batch size): the first is the reference every other way is compared with.
+WAYS = (("float32", 16), ("float32", 64), ("bfloat16", 16), ("bfloat16", 64))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prompts", type=int, default=64, help="validation prompts to answer (lesson 2 scores 64)")
+    arguments = parser.parse_args()
+
+    env = detect()
+    folder, origin = fine_tuned_model_dir(env, NOTEBOOKS / MODEL_FOLDER)
+    print(f"model: {origin}")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    float32_model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    unused, validation = training_rows(0, arguments.prompts)
+    prompts = [prompt_messages(row["messages"]) for row in validation]
+
+    records, reference = [], None
+    for weights, batch_size in WAYS:
+        model = float32_model if weights == "float32" else copy.deepcopy(float32_model).to(getattr(torch, weights))
+        start = time.perf_counter()
+        turns = generate_turns(model, tokenizer, prompts, batch_size=batch_size, progress=False)
+        seconds = time.perf_counter() - start
+        replies = [reply for reply, unused in turns]
+        outcomes = outcome_table(replies, validation)
+        reference = reference or {"seconds": seconds, "replies": replies, "outcomes": outcomes}
+        record = {"weights": weights, "batch": batch_size, "seconds": round(seconds, 1),
+                  "speed-up": round(reference["seconds"] / seconds, 2),
+                  "identical": sum(a == b for a, b in zip(replies, reference["replies"]))}
+        for column in ("format", "category_correct", "policy_correct"):
+            change = paired_difference(outcomes[column], reference["outcomes"][column])
+            record[column] = round(float(outcomes[column].mean()), 3)
+            record[f"{column} change"] = [round(change[key], 3) for key in ("difference", "low", "high")]
+        records.append(record)
+        print(json.dumps(record), flush=True)
+
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "generation_speed.json").write_text(json.dumps({"prompts": len(prompts), "cpu_threads": torch.get_num_threads(),
+                                                               "records": records}, indent=1) + "\n")
+    print(f"\n{len(prompts)} prompts, {torch.get_num_threads()} threads\n")
+    print("| weights | batch | seconds | speed-up | identical replies | format | category | policy | policy change (95%) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in records:
+        low, high = r["policy_correct change"][1:]
+        print(f"| {r['weights']} | {r['batch']} | {r['seconds']} | {r['speed-up']}× | {r['identical']}/{len(prompts)} | "
+              f"{r['format']:.2f} | {r['category_correct']:.2f} | {r['policy_correct']:.2f} | {low:+.2f} to {high:+.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The course's layout, in one place: its lessons, the languages of its editions, and where each notebook lives.
+
+A new lesson is one entry in LESSONS (plus its notebooks); a new language is one code in LANGUAGES (plus
+its translations: locale/<code>/ and helpers/locale/<code>/). Everything that lists notebooks reads
+this module: the Colab cells, the translation build, `make notebooks`, `make clean`, `make test-gpu`,
+`make test-notebooks` and the tests. It imports only the standard library: on Colab it runs before the
+course's packages are installed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# The course is written in the first; each other language has an edition in notebooks/<code>/.
+LANGUAGES = ("en", "vi")
+NOTEBOOKS = Path("notebooks")
+SOLUTIONS = "solutions"  # each edition's worked solutions, in a folder of that name
+OUTPUTS = "outputs"  # what a notebook writes (models, checkpoints, runs), beside it; git ignores it
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str  # the notebook's file name without .ipynb; its solutions are <name>_solutions.ipynb
+    trains: bool  # it fine-tunes a model: `make test-notebooks` runs it in the demo profile
+    gpu: bool  # it runs at lesson scale on a GPU: `make test-gpu` runs it in the lesson profile
+
+
+LESSONS = (
+    Lesson("01_chat_templates", trains=False, gpu=False),
+    Lesson("02_supervised_fine_tuning", trains=True, gpu=True),
+    Lesson("02b_lora_and_adapters", trains=True, gpu=True),
+    Lesson("03_validation_monitoring", trains=True, gpu=True),
+    Lesson("04_evaluation", trains=True, gpu=True),
+)
+
+
+def edition_folder(language: str) -> Path:
+    """Return the folder of an edition's lessons, relative to the repository: notebooks/, or notebooks/<language>/."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no {language!r} edition; the course's languages are {', '.join(LANGUAGES)}")
+    return NOTEBOOKS if language == LANGUAGES[0] else NOTEBOOKS / language
+
+
+def lesson_notebook(lesson: Lesson, language: str = LANGUAGES[0], solution: bool = False) -> Path:
+    """Return a lesson's notebook (or its solutions) in an edition, relative to the repository."""
+    if solution:
+        return edition_folder(language) / SOLUTIONS / f"{lesson.name}_{SOLUTIONS}.ipynb"
+    return edition_folder(language) / f"{lesson.name}.ipynb"
+
+
+def edition_notebooks(language: str) -> list[Path]:
+    """Return an edition's notebooks, relative to the repository: its lessons in order, then their solutions."""
+    return [lesson_notebook(lesson, language, solution) for solution in (False, True) for lesson in LESSONS]
+
+
+def course_notebooks(root: str | Path = ".") -> list[Path]:
+    """Return every notebook of every edition under root, in the order they are run."""
+    return [Path(root) / path for language in LANGUAGES for path in edition_notebooks(language)]
+
+
+def output_folders() -> list[Path]:
+    """Return the folders the notebooks write into, relative to the repository (one beside each folder of notebooks)."""
+    folders = dict.fromkeys(path.parent / OUTPUTS for language in LANGUAGES for path in edition_notebooks(language))
+    return list(folders)
+
+
+def edition_language(notebook: str | Path) -> str:
+    """Return the language of a notebook's edition from its path ("vi" for notebooks/vi/...; else the course's own)."""
+    parts = Path(notebook).parts
+    for index in range(len(parts) - 1):
+        if parts[index] == NOTEBOOKS.name and parts[index + 1] in LANGUAGES[1:]:
+            return parts[index + 1]
+    return LANGUAGES[0]
+
+
+if __name__ == "__main__":
+    # `python -m helpers.course outputs`: the output folders, for `make clean`.
+    if sys.argv[1:] == ["outputs"]:
+        print("\n".join(path.as_posix() for path in output_folders()))
+    else:
+        sys.exit("usage: python -m helpers.course outputs")

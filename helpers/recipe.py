@@ -1,0 +1,167 @@
+"""Lesson 2's recipe, in one place: the runs by profile, the SFTConfig settings, the rows, and the model it saves.
+
+Lesson 2 writes these values out in its own cells, where the learner reads them (tests/test_recipe.py
+checks that they are these); lesson 2b, lesson 4, the solutions, the exercises and the benchmarks read
+them from here. A model trained by the recipe carries a key (recipe.json beside its weights): a hash of
+everything that shapes it, so a changed setting never reuses a stale model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import datasets
+from transformers import PrinterCallback, Trainer
+from trl import SFTConfig, SFTTrainer
+
+from helpers.data import load_support_desk, without_system_prompt
+from helpers.environment import Environment
+from helpers.i18n import _
+from helpers.measurements import PeakMemory, run_summary, save_run_summary
+from helpers.models import cache_dir, load_model_and_tokenizer, load_tokenizer, prepare_model_location, staged_folder
+from helpers.templates import END_OF_TURN, set_training_template
+from helpers.training import pick_precision
+
+# The size of lesson 2's run in each profile (helpers.environment picks the profile).
+# steps: optimizer steps of `batch` conversations each, in micro-batches of `micro_batch`;
+# train_rows = steps x batch: every conversation is seen once (one epoch);
+# eval_rows: validation prompts lesson 2 generates replies for, before and after training.
+RUNS = {
+    "quick": {"train_rows": 240, "steps": 60, "batch": 4, "micro_batch": 4, "eval_rows": 64},
+    "lesson": {"train_rows": 1000, "steps": 125, "batch": 8, "micro_batch": 8, "eval_rows": 100},
+    "demo": {"train_rows": 48, "steps": 12, "batch": 4, "micro_batch": 4, "eval_rows": 16},
+}
+SHUFFLE_SEED = 42  # the training rows are the first train_rows of the training split shuffled with it
+
+# SFTConfig's settings in every profile.
+SETTINGS = {
+    "learning_rate": 4e-4,
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 0,
+    "assistant_only_loss": True,
+    # TRL makes this the tokenizer's eos and adds it to the model's generation config, so the trained
+    # model stops at the end of its turn: a base model's config stops only at <|endoftext|>.
+    "eos_token": END_OF_TURN,
+    "activation_checkpointing": False,
+    "logging_steps": 5,
+    "logging_first_step": True,  # step 1's loss is the untrained model's: LoRA's and full fine-tuning's agree there
+    "seed": 42,
+}
+
+MODEL_FOLDER = "outputs/smollm2-support-desk"  # where lesson 2 saves its model, relative to the notebook's folder
+CACHED_MODEL_PREFIX = "lesson2-"  # the course cache keeps lesson 2's models as models/lesson2-<recipe key> (`make clean` removes them)
+RECIPE_FILE = "recipe.json"  # beside a model trained by the recipe: its key and what went into it
+# SFTConfig fields that change the trained weights; the rest (where to log, what to save) do not.
+SHAPING_FIELDS = (
+    "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm", "max_steps",
+    "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "assistant_only_loss",
+    "completion_only_loss", "eos_token", "max_length", "packing", "padding_free", "seed", "bf16", "fp16",
+)
+
+
+def run_for(env: Environment) -> dict:
+    """Return lesson 2's run (a RUNS entry) for the environment's profile."""
+    return RUNS[env.profile]
+
+
+def training_rows(train_rows: int, eval_rows: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Return lesson 2's first train_rows training rows (shuffled) and first eval_rows validation rows, without the system prompt."""
+    support_desk = load_support_desk()
+    train = support_desk["train"].shuffle(seed=SHUFFLE_SEED).select(range(train_rows))
+    validation = support_desk["validation"].select(range(eval_rows))
+    return train.map(without_system_prompt), validation.map(without_system_prompt)
+
+
+def sft_config(env: Environment, output_dir: str | Path, run: dict | None = None) -> SFTConfig:
+    """Return lesson 2's SFTConfig for a run (the profile's unless given), precision picked for this hardware."""
+    run = run or run_for(env)
+    return SFTConfig(
+        output_dir=str(output_dir),
+        max_steps=run["steps"],
+        per_device_train_batch_size=run["micro_batch"],
+        gradient_accumulation_steps=run["batch"] // run["micro_batch"],
+        save_strategy="no",
+        report_to="none",
+        use_cpu=env.device == "cpu",
+        **SETTINGS,
+        **pick_precision(env)[0],
+    )
+
+
+def recipe_key(config: SFTConfig, rows: datasets.Dataset, chat_template: str, base_model: str) -> str:
+    """Return a short hash of what shapes a trained model: the settings, the training rows, the template and the base model."""
+    shaping = {field: getattr(config, field) for field in SHAPING_FIELDS}
+    content = json.dumps([shaping, rows["messages"], chat_template, base_model], sort_keys=True, default=str)
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def trainer_key(trainer: Trainer) -> str:
+    """Return the recipe key of a trainer's run (recipe_key of its settings, rows, template and base model)."""
+    return recipe_key(trainer.args, trainer.train_dataset, trainer.processing_class.chat_template, trainer.model.config.name_or_path)
+
+
+def expected_key(env: Environment, run: dict) -> str:
+    """Return the recipe key of lesson 2's run here: what trainer_key gives for a trainer that lesson 2 builds."""
+    tokenizer = set_training_template(load_tokenizer("base", verbose=False))
+    train_rows, unused = training_rows(run["train_rows"], 0)
+    return recipe_key(sft_config(env, "unused", run), train_rows, tokenizer.chat_template, prepare_model_location("base")[0])
+
+
+def save_recipe(trainer: Trainer, folder: str | Path) -> Path:
+    """Return the path of recipe.json, written beside the model the trainer saved: its key and settings."""
+    path = Path(folder) / RECIPE_FILE
+    shaping = {field: getattr(trainer.args, field) for field in SHAPING_FIELDS}
+    path.write_text(json.dumps({"key": trainer_key(trainer), "settings": shaping}, indent=1, default=str) + "\n")
+    return path
+
+
+def saved_key(folder: str | Path) -> str | None:
+    """Return the recipe key saved beside a model, or None where there is none."""
+    path = Path(folder) / RECIPE_FILE
+    return json.loads(path.read_text())["key"] if path.exists() else None
+
+
+def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path = MODEL_FOLDER, run: dict | None = None) -> tuple[Path, str]:
+    """Return the folder of lesson 2's model for this profile's run (or the given run) and where it came from.
+
+    That is lesson2_folder when lesson 2 saved it there with today's recipe; otherwise the course cache,
+    keyed by the recipe, trained once when missing.
+    """
+    run = run or run_for(env)
+    key = expected_key(env, run)
+    lesson2_folder = Path(lesson2_folder)
+    if saved_key(lesson2_folder) == key:
+        return lesson2_folder, _("lesson 2's output ({folder})").format(folder=lesson2_folder.as_posix())
+    cached = cache_dir() / "models" / f"{CACHED_MODEL_PREFIX}{key}"
+    shown = str(cached).replace(str(Path.home()), "~")
+    if saved_key(cached) == key:
+        return cached, _("the course cache ({folder}), trained earlier because lesson 2 had not run").format(folder=shown)
+    print(
+        _(
+            "Lesson 2's model is not here: training its run now ({steps} steps of {batch} conversations; "
+            "about 4 minutes on a CPU in the quick profile), into {folder}"
+        ).format(steps=run["steps"], batch=run["batch"], folder=shown)
+    )
+    model, tokenizer = load_model_and_tokenizer("base", verbose=False)
+    set_training_template(tokenizer)
+    train_rows, unused = training_rows(run["train_rows"], 0)
+    shutil.rmtree(cached, ignore_errors=True)  # a cache interrupted before it was renamed into place
+    with staged_folder(cached) as staging:
+        trainer = SFTTrainer(
+            model=model,
+            args=dataclasses.replace(sft_config(env, staging / "run", run), disable_tqdm=True),
+            train_dataset=train_rows,
+            processing_class=tokenizer,
+        )
+        trainer.remove_callback(PrinterCallback)
+        with PeakMemory() as memory:
+            trainer.train()
+        trainer.save_model(str(staging))
+        save_run_summary(run_summary(trainer, memory.mib), staging)
+        save_recipe(trainer, staging)
+        shutil.rmtree(staging / "run", ignore_errors=True)
+    return cached, _("the course cache ({folder}), trained just now because lesson 2 had not run").format(folder=shown)
