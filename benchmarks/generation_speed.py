@@ -1,14 +1,15 @@
 """How fast the course generates replies on this machine, and whether a faster way changes them.
 
-Lesson 2's fine-tuned model answers lesson 2's validation prompts (greedy, stopping at the end of the
-turn, at most 96 new tokens), once per way of generating. Each way is compared with the course's old
-default (float32 weights, batches of 16): seconds, speed-up, replies identical to it, and the house-style
-scores with the paired difference from it (bootstrap interval over the same prompts).
+Lesson 2's fine-tuned model answers the first prompts of a split (lesson 2's validation prompts by
+default; greedy, stopping at the end of the turn, at most 96 new tokens), once per way of generating.
+Each way is compared with the course's old default (float32 weights, batches of 16): seconds,
+speed-up, replies identical to it, and the house-style scores with the paired difference from it
+(bootstrap interval over the same prompts).
 
 Usage (from the repository root; offline is fine; nothing else should run on the machine):
   .venv/bin/python benchmarks/generation_speed.py              # 64 prompts, every way
-  .venv/bin/python benchmarks/generation_speed.py --prompts 32
-Writes benchmarks/results/generation_speed.json and prints a Markdown table.
+  .venv/bin/python benchmarks/generation_speed.py --prompts 100 --split test
+Writes benchmarks/results/generation_speed_<split>.json and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # b
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
+from helpers.data import load_support_desk, without_system_prompt  # noqa: E402
 from helpers.environment import detect  # noqa: E402
 from helpers.generation import generate_turns, prompt_messages  # noqa: E402
 from helpers.house_style import outcome_table  # noqa: E402
 from helpers.intervals import paired_difference  # noqa: E402
-from helpers.recipe import MODEL_FOLDER, fine_tuned_model_dir, training_rows  # noqa: E402
+from helpers.recipe import MODEL_FOLDER, fine_tuned_model_dir  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -43,7 +45,8 @@ WAYS = (("float32", 16), ("float32", 64), ("bfloat16", 16), ("bfloat16", 64))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prompts", type=int, default=64, help="validation prompts to answer (lesson 2 scores 64)")
+    parser.add_argument("--prompts", type=int, default=64, help="prompts to answer (lesson 2 scores 64 validation prompts)")
+    parser.add_argument("--split", default="validation", choices=("validation", "test"))
     arguments = parser.parse_args()
 
     env = detect()
@@ -51,8 +54,8 @@ def main() -> None:
     print(f"model: {origin}")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     float32_model = AutoModelForCausalLM.from_pretrained(folder).eval()
-    unused, validation = training_rows(0, arguments.prompts)
-    prompts = [prompt_messages(row["messages"]) for row in validation]
+    rows = load_support_desk(arguments.split).select(range(arguments.prompts)).map(without_system_prompt)
+    prompts = [prompt_messages(row["messages"]) for row in rows]
 
     records, reference = [], None
     for weights, batch_size in WAYS:
@@ -61,7 +64,7 @@ def main() -> None:
         turns = generate_turns(model, tokenizer, prompts, batch_size=batch_size, progress=False)
         seconds = time.perf_counter() - start
         replies = [reply for reply, unused in turns]
-        outcomes = outcome_table(replies, validation)
+        outcomes = outcome_table(replies, rows)
         reference = reference or {"seconds": seconds, "replies": replies, "outcomes": outcomes}
         record = {"weights": weights, "batch": batch_size, "seconds": round(seconds, 1),
                   "speed-up": round(reference["seconds"] / seconds, 2),
@@ -74,9 +77,9 @@ def main() -> None:
         print(json.dumps(record), flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "generation_speed.json").write_text(json.dumps({"prompts": len(prompts), "cpu_threads": torch.get_num_threads(),
-                                                               "records": records}, indent=1) + "\n")
-    print(f"\n{len(prompts)} prompts, {torch.get_num_threads()} threads\n")
+    summary = {"split": arguments.split, "prompts": len(prompts), "cpu_threads": torch.get_num_threads(), "records": records}
+    (RESULTS / f"generation_speed_{arguments.split}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"\n{len(prompts)} {arguments.split} prompts, {torch.get_num_threads()} threads\n")
     print("| weights | batch | seconds | speed-up | identical replies | format | category | policy | policy change (95%) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in records:

@@ -1,13 +1,14 @@
 """Helpers for the supervised fine-tuning course: plumbing the lessons import so their own code stays visible.
 
-Modules: environment (hardware, network, profile), models (which SmolLM2, loading it),
-support_desk (the bundled dataset's company and generator), data (loaders, validation),
-house_style (the reply format, its writer and its scorer), templates (chat templates, trained-token view),
-generation (batched replies), training (precision, lesson 2's settings and model),
+Modules: course (the lessons and the languages of their editions), environment (hardware, network, profile),
+models (which SmolLM2, loading it), company (Nimbus's facts), topics (its request topics, from a data file),
+house_style (the reply format, its writer and its scorer), support_desk (the bundled dataset's generator),
+data (loaders, validation), templates (chat templates, trained-token view), generation (batched replies),
+training (precision, mixed precision undone), recipe (lesson 2's recipe, its model found or trained),
 measurements (memory, speed, the run summary), trl_cli (TRL's command-line files),
 monitoring (callbacks and logs while training), evaluation (perplexity, multiple choice),
 intervals (confidence intervals), plots (figures), widgets (interactive explorers),
-colab (the Colab badge and set-up cell), exercises (checks with feedback).
+colab (the Colab badge and set-up cell), i18n (the learner's language), exercises (checks with feedback).
 """
 
 import warnings
