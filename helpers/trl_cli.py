@@ -1,7 +1,12 @@
-"""TRL's command line: a run's settings as the YAML file `trl sft --config` reads, with its data and chat template."""
+"""TRL's command line: a run's settings as the YAML file `trl sft --config` reads, with its data and chat template.
+
+Also the global batch of such a run on several processes (GPUs, or CPU processes), and the gradient
+accumulation that keeps it when the number of processes changes.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import yaml
@@ -10,6 +15,7 @@ from peft import LoraConfig
 from trl import SFTConfig
 
 from helpers.data import write_jsonl
+from helpers.i18n import _
 from helpers.templates import TRAINING_CHAT_TEMPLATE
 
 # SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults. Evaluation is left
@@ -65,3 +71,72 @@ def write_trl_cli_files(
     settings = trl_cli_settings(config, model_name_or_path, folder / "train.jsonl", folder / "chat_template.jinja", lora)
     (folder / "sft_run.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return folder
+
+
+# ── the global batch on several processes ─────────────────────────────────────────────────────────
+
+# What `trl sft` uses for a setting the YAML leaves out: SFTConfig's own default.
+_DEFAULTS = {field.name: field.default for field in dataclasses.fields(SFTConfig)}
+
+
+def _setting(settings: dict, name: str) -> int:
+    return settings.get(name, _DEFAULTS[name])
+
+
+def _check_processes(processes: int) -> None:
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(
+            _("processes is the number of training processes (GPUs): a whole number of at least 1, not {processes!r}.").format(
+                processes=processes
+            )
+        )
+
+
+def global_batch(settings: dict, processes: int = 1) -> int:
+    """Return the rows one optimiser step learns from: per_device_train_batch_size × processes × gradient_accumulation_steps."""
+    _check_processes(processes)
+    return _setting(settings, "per_device_train_batch_size") * processes * _setting(settings, "gradient_accumulation_steps")
+
+
+def _remedy(settings: dict, processes: int) -> str | None:
+    """Return what keeps the one-process global batch on `processes` processes when accumulation alone cannot (None when it can)."""
+    target, per_device = global_batch(settings), _setting(settings, "per_device_train_batch_size")
+    if target % (per_device * processes) == 0:
+        return None
+    if target % processes:
+        return _("use a number of processes that divides {rows}").format(rows=target)
+    share = target // processes  # each process's rows per optimiser step
+    size = max(size for size in range(1, per_device + 1) if share % size == 0)
+    return _("set per_device_train_batch_size to {size} and gradient_accumulation_steps to {steps}").format(size=size, steps=share // size)
+
+
+def accumulation_for(settings: dict, processes: int) -> int:
+    """Return the gradient_accumulation_steps that keep the settings' one-process global batch on `processes` processes."""
+    _check_processes(processes)
+    per_device = _setting(settings, "per_device_train_batch_size")
+    remedy = _remedy(settings, processes)
+    if remedy is not None:
+        raise ValueError(
+            _(
+                "No gradient_accumulation_steps keeps the global batch of {rows} rows on {processes} processes "
+                "with per_device_train_batch_size {per_device}: {remedy}."
+            ).format(rows=global_batch(settings), processes=processes, per_device=per_device, remedy=remedy)
+        )
+    return global_batch(settings) // (per_device * processes)
+
+
+def batch_change(settings: dict, processes: int) -> str:
+    """Return one sentence for the learner: the global batch on `processes` processes, and the accumulation that keeps it."""
+    one, many = global_batch(settings), global_batch(settings, processes)
+    if processes == 1:
+        return _("On one process the global batch is {rows} rows per optimiser step.").format(rows=one)
+    remedy = _remedy(settings, processes)
+    if remedy is not None:
+        return _(
+            "On {processes} processes the global batch grows from {one} to {many} rows per optimiser step, "
+            "and no gradient_accumulation_steps brings it back to {one}: {remedy}."
+        ).format(processes=processes, one=one, many=many, remedy=remedy)
+    return _(
+        "On {processes} processes the global batch grows from {one} to {many} rows per optimiser step; "
+        "gradient_accumulation_steps: {steps} keeps it at {one}."
+    ).format(processes=processes, one=one, many=many, steps=accumulation_for(settings, processes))

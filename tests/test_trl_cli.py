@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from trl import SFTConfig
 
 from helpers.models import prepare_model_location
 from helpers.templates import TRAINING_CHAT_TEMPLATE
-from helpers.trl_cli import trl_cli_settings, write_trl_cli_files
+from helpers.trl_cli import accumulation_for, batch_change, global_batch, trl_cli_settings, write_trl_cli_files
 
 
 def _config(output_dir, **overrides):
@@ -99,6 +100,79 @@ def test_written_yaml_reads_back_as_the_settings(cli_files):
     folder = cli_files.folder
     expected = trl_cli_settings(cli_files.config, "some/model", folder / "train.jsonl", folder / "chat_template.jinja")
     assert yaml.safe_load((folder / "sft_run.yaml").read_text()) == expected
+
+
+# ── the global batch on several processes ─────────────────────────────────────────────────────────
+
+
+def test_global_batch_on_one_process_is_the_rows_per_device_times_accumulation():
+    assert global_batch({"per_device_train_batch_size": 4, "gradient_accumulation_steps": 3}) == 12
+
+
+def test_global_batch_grows_with_the_processes():
+    settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 3}
+    assert [global_batch(settings, processes) for processes in (1, 2, 8)] == [global_batch(settings) * n for n in (1, 2, 8)]
+
+
+def test_global_batch_of_settings_left_out_is_trl_s_default(tmp_path):
+    defaults = _config(tmp_path)  # no batch settings: TRL's defaults
+    assert global_batch({}, 2) == defaults.per_device_train_batch_size * 2 * defaults.gradient_accumulation_steps
+
+
+@pytest.mark.parametrize("processes", [0, -2, 1.5, True, "2"])
+def test_global_batch_refuses_a_process_count_that_is_no_whole_number_from_one(processes):
+    with pytest.raises(ValueError, match="whole number of at least 1"):
+        global_batch({}, processes)
+
+
+@pytest.mark.parametrize(("per_device", "accumulation", "processes"), [(4, 4, 2), (4, 4, 4), (2, 6, 3), (8, 1, 1)])
+def test_accumulation_for_keeps_the_one_process_global_batch(per_device, accumulation, processes):
+    settings = {"per_device_train_batch_size": per_device, "gradient_accumulation_steps": accumulation}
+    kept = settings | {"gradient_accumulation_steps": accumulation_for(settings, processes)}
+    assert global_batch(kept, processes) == global_batch(settings)
+
+
+@pytest.mark.parametrize(("per_device", "accumulation", "processes"), [(4, 1, 2), (4, 4, 8), (6, 2, 4)])
+def test_when_accumulation_cannot_keep_the_batch_the_advice_does(per_device, accumulation, processes):
+    settings = {"per_device_train_batch_size": per_device, "gradient_accumulation_steps": accumulation}
+    with pytest.raises(ValueError, match="No gradient_accumulation_steps keeps") as refused:
+        accumulation_for(settings, processes)
+    size, steps = re.search(r"per_device_train_batch_size to (\d+) and gradient_accumulation_steps to (\d+)", str(refused.value)).groups()
+    advised = {"per_device_train_batch_size": int(size), "gradient_accumulation_steps": int(steps)}
+    assert global_batch(advised, processes) == global_batch(settings)
+
+
+def test_processes_that_cannot_share_the_batch_equally_are_told_to_change_their_number():
+    with pytest.raises(ValueError, match="number of processes that divides 3"):
+        accumulation_for({"per_device_train_batch_size": 3, "gradient_accumulation_steps": 1}, 2)
+
+
+def test_batch_change_names_both_batches_and_the_accumulation_that_keeps_one():
+    settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 4}
+    sentence = batch_change(settings, 2)
+    assert f"from {global_batch(settings)} to {global_batch(settings, 2)} rows" in sentence
+    assert f"gradient_accumulation_steps: {accumulation_for(settings, 2)} keeps it" in sentence
+
+
+def test_batch_change_gives_the_advice_when_accumulation_cannot_keep_the_batch():
+    settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 1}
+    with pytest.raises(ValueError) as refused:
+        accumulation_for(settings, 2)
+    advice = str(refused.value).split(": ", 1)[1]
+    assert batch_change(settings, 2).endswith(advice)
+
+
+def test_batch_change_on_one_process_says_the_batch_does_not_change():
+    assert batch_change({"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}, 1) == (
+        "On one process the global batch is 8 rows per optimiser step."
+    )
+
+
+def test_batch_change_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
+    settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}
+    vietnamese.on()
+    assert batch_change(settings, 1) == vietnamese("On one process the global batch is {rows} rows per optimiser step.").format(rows=8)
+    assert batch_change(settings, 1) != "On one process the global batch is 8 rows per optimiser step."
 
 
 # ── the real command line ─────────────────────────────────────────────────────────────────────────
