@@ -134,12 +134,18 @@ def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path = MODEL_FO
     run = run or run_for(env)
     key = expected_key(env, run)
     lesson2_folder = Path(lesson2_folder)
-    if saved_key(lesson2_folder) == key:
+    saved = saved_key(lesson2_folder)
+    if saved == key:
         return lesson2_folder, _("lesson 2's output ({folder})").format(folder=lesson2_folder.as_posix())
+    why = (
+        _("lesson 2 had not run")
+        if saved is None
+        else _("lesson 2's saved model was trained with another recipe (another profile, or changed settings)")
+    )
     cached = cache_dir() / "models" / f"{CACHED_MODEL_PREFIX}{key}"
     shown = str(cached).replace(str(Path.home()), "~")
     if saved_key(cached) == key:
-        return cached, _("the course cache ({folder}), trained earlier because lesson 2 had not run").format(folder=shown)
+        return cached, _("the course cache ({folder}), trained earlier because {why}").format(folder=shown, why=why)
     print(
         _(
             "Lesson 2's model is not here: training its run now ({steps} steps of {batch} conversations; "
@@ -164,4 +170,4 @@ def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path = MODEL_FO
         save_run_summary(run_summary(trainer, memory.mib), staging)
         save_recipe(trainer, staging)
         shutil.rmtree(staging / "run", ignore_errors=True)
-    return cached, _("the course cache ({folder}), trained just now because lesson 2 had not run").format(folder=shown)
+    return cached, _("the course cache ({folder}), trained just now because {why}").format(folder=shown, why=why)

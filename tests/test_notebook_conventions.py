@@ -21,8 +21,15 @@ def test_compared_cells_do_not_rely_on_a_trailing_semicolon(path):
     # the cell's value shows up in the test run although the stored notebook has none.
     for cell in _code_cells(path):
         source = "".join(cell["source"])
-        if "NBVAL_IGNORE_OUTPUT" not in source:
+        if "nbval-ignore-output" not in cell["metadata"].get("tags", []):
             assert not source.rstrip().endswith(";"), f"{path.name}: ends with ';' in a compared cell:\n{source}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_nbval_markers_are_cell_tags_not_comments_a_learner_reads(path):
+    for cell in _code_cells(path):
+        source = "".join(cell["source"])
+        assert "# NBVAL_" not in source, f"{path.name}: use the cell tag nbval-ignore-output or nbval-skip:\n{source}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.relative_to(ROOT).as_posix())

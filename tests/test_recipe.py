@@ -119,7 +119,7 @@ def test_lesson_2s_output_from_another_recipe_is_not_used(tmp_path, monkeypatch)
     (cached / recipe.RECIPE_FILE).write_text(json.dumps({"key": expected_key(CPU_ENV, TINY_RUN)}))
     monkeypatch.setattr(recipe, "cache_dir", lambda: tmp_path / "cache")
     folder, origin = fine_tuned_model_dir(CPU_ENV, tmp_path, TINY_RUN)
-    assert folder == cached and "trained earlier" in origin
+    assert folder == cached and "trained earlier" in origin and "another recipe" in origin
 
 
 @pytest.mark.slow
@@ -132,7 +132,7 @@ def test_the_model_is_trained_once_then_cached_and_a_changed_setting_trains_a_ne
     # Lesson 4 generates with it: it must stop at the end of the turn on its own, as lesson 2's model does.
     assert 2 in json.loads((folder / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
     again, origin = fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran", TINY_RUN)
-    assert again == folder and "trained earlier" in origin
+    assert again == folder and "trained earlier because lesson 2 had not run" in origin
 
     monkeypatch.setitem(recipe.SETTINGS, "learning_rate", SETTINGS["learning_rate"] / 2)
     changed, origin = fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran", TINY_RUN)
