@@ -187,7 +187,7 @@ def chat_format(tokenizer: PreTrainedTokenizerBase, training: bool = True) -> Ch
     if training_template is None:
         problem = _cannot_train(
             model,
-            _("its chat template has no {% generation %} markers, and TRL {version} has no training variant of it").format(
+            _("its chat template has no {{% generation %}} markers, and TRL {version} has no training variant of it").format(
                 version=trl.__version__
             ),
         )
