@@ -24,7 +24,7 @@ from helpers.house_style import score_replies
 from helpers.lora import attention_projections
 from helpers.models import base_stand_in_dir, load_model_and_tokenizer
 from helpers.recipe import sft_config, training_rows
-from helpers.stand_ins import STAND_INS, stand_in_dir
+from helpers.stand_ins import STAND_INS, stand_in, stand_in_dir
 from helpers.templates import set_training_template
 from helpers.trl_cli import write_trl_cli_files
 from helpers.widgets import ChatWidget
@@ -59,6 +59,11 @@ def _conversations(support_desk):
     rows = list(support_desk["validation"].select(range(4))) + [row for row in support_desk["train"] if len(row["messages"]) > 4][:2]
     found = [[m for m in row["messages"] if m["role"] != "system"] for row in rows]
     return found + [rows[0]["messages"]]
+
+
+def test_an_unknown_stand_in_names_the_ones_the_course_builds():
+    with pytest.raises(ValueError, match="'mistral'.*qwen2.5, llama3, gemma3"):
+        stand_in("mistral")
 
 
 # ── the assistant mask ───────────────────────────────────────────────────────────────────────────
