@@ -94,10 +94,11 @@ def run_recipe(name: str) -> list[dict]:
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
+    from helpers.chat_format import chat_format
     from helpers.data import load_support_desk, without_system_prompt
     from helpers.environment import detect
     from helpers.models import load_model_and_tokenizer
-    from helpers.templates import END_OF_TURN, set_training_template
+    from helpers.templates import set_training_template
     from helpers.training import pick_precision
 
     recipe = RECIPES[name]
@@ -135,8 +136,9 @@ def run_recipe(name: str) -> list[dict]:
     with tempfile.TemporaryDirectory() as output_dir:
         config = SFTConfig(
             output_dir=output_dir, max_steps=recipe["steps"], per_device_train_batch_size=recipe["micro_batch"],
-            gradient_accumulation_steps=recipe["batch"] // recipe["micro_batch"], assistant_only_loss=True, eos_token=END_OF_TURN,
-            activation_checkpointing=False, logging_steps=5, save_strategy="no", report_to="none",
+            gradient_accumulation_steps=recipe["batch"] // recipe["micro_batch"], assistant_only_loss=True,
+            eos_token=chat_format(tokenizer).eos_token, activation_checkpointing=False, logging_steps=5, save_strategy="no",
+            report_to="none",
             disable_tqdm=True, seed=42, use_cpu=not torch.cuda.is_available(),
             **recipe["config"], **pick_precision(detect())[0],
         )

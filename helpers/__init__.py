@@ -1,7 +1,9 @@
 """Helpers for the supervised fine-tuning course: plumbing the lessons import so their own code stays visible.
 
 Modules: course (the lessons and the languages of their editions), environment (hardware, network, profile),
-models (which SmolLM2, loading it), company (Nimbus's facts), topics (its request topics, from a data file),
+models (which SmolLM2, loading it), chatml (SmolLM2's chat format), chat_format (any model's chat format,
+read from its tokenizer), stand_ins (other families' offline stand-ins), lora (what an adapter targets),
+company (Nimbus's facts), topics (its request topics, from a data file),
 house_style (the reply format, its writer and its scorer), support_desk (the bundled dataset's generator),
 data (loaders, validation), templates (chat templates, trained-token view), generation (batched replies),
 training (precision, mixed precision undone), recipe (lesson 2's recipe, its model found or trained),

@@ -9,9 +9,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers.chat_format import chat_format
 from helpers.environment import progress_displays_off
 from helpers.i18n import _
-from helpers.templates import END_OF_TURN
 
 
 def prompt_messages(messages: list[dict]) -> list[dict]:
@@ -30,14 +30,9 @@ def pad_token_id(tokenizer: PreTrainedTokenizerBase) -> int:
 
 def stop_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """Return the token ids generation should stop at: the generation config's end tokens plus the end of a chat turn."""
-    # `generate` stops only at generation_config.eos_token_id. A base model's config names <|endoftext|>
-    # alone, so a bare `generate` runs past the end of the assistant's turn; the course's replies stop there.
-    configured = model.generation_config.eos_token_id
-    ids = [] if configured is None else [configured] if isinstance(configured, int) else list(configured)
-    end_of_turn = tokenizer.get_vocab().get(END_OF_TURN)
-    if end_of_turn is not None and end_of_turn not in ids:
-        ids.append(end_of_turn)
-    return ids
+    # A base model's config names its end-of-document token alone, so a bare `generate` runs past the
+    # end of the assistant's turn; the course's replies stop there (the chat format's end of turn).
+    return chat_format(tokenizer, training=False).stop_ids(model)
 
 
 def generate_replies(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers.chat_format import chat_format
 from helpers.environment import offline_reason
 from helpers.i18n import _
 
@@ -61,6 +62,14 @@ def staged_folder(target: Path) -> Iterator[Path]:
             staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Put source's bytes at target: a hard link (no extra disk) where the file system allows it, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def bundled_gguf() -> Path:
@@ -119,11 +128,7 @@ def base_stand_in_dir() -> Path:
         for file_name in ("config.json", "generation_config.json"):
             settings = json.loads((source / file_name).read_text()) | BASE_MODEL_TOKEN_IDS
             (staging / file_name).write_text(json.dumps(settings, indent=2) + "\n")
-        # The weights are the same bytes: a hard link costs no disk where the file system allows it.
-        try:
-            os.link(source / "model.safetensors", staging / "model.safetensors")
-        except OSError:
-            shutil.copyfile(source / "model.safetensors", staging / "model.safetensors")
+        link_or_copy(source / "model.safetensors", staging / "model.safetensors")
     return target
 
 
@@ -154,21 +159,30 @@ def _describe(location: str) -> str:
     return location if not Path(location).exists() else _("local folder {name}").format(name=Path(location).name)
 
 
+def _checked_tokenizer(kind: str, location: str) -> PreTrainedTokenizerBase:
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    if kind == "base":
+        # The model the course fine-tunes: a chat template that cannot be trained stops here, before
+        # any lesson's work, with what is missing and what to do (helpers.chat_format.ChatFormatError).
+        chat_format(tokenizer)
+    return tokenizer
+
+
 def load_tokenizer(kind: str, model_id: str | None = None, verbose: bool = True) -> PreTrainedTokenizerBase:
-    """Return the tokenizer of the course's "base" or "instruct" model (or of model_id)."""
+    """Return the tokenizer of the course's "base" or "instruct" model (or of model_id); a base model's must be trainable."""
     location, why = prepare_model_location(kind, model_id)
     if verbose:
         print(_("Tokenizer ({kind}): {model} — {why}").format(kind=kind, model=_describe(location), why=why))
-    return AutoTokenizer.from_pretrained(location)
+    return _checked_tokenizer(kind, location)
 
 
 def load_model_and_tokenizer(
     kind: str, model_id: str | None = None, dtype: str = "float32", verbose: bool = True
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Return (model, tokenizer) for the course's "base" or "instruct" model (or for model_id)."""
+    """Return (model, tokenizer) for the course's "base" or "instruct" model (or for model_id); a base model's must be trainable."""
     location, why = prepare_model_location(kind, model_id)
     if verbose:
         print(_("Model ({kind}): {model} — {why}").format(kind=kind, model=_describe(location), why=why))
+    tokenizer = _checked_tokenizer(kind, location)
     model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype)
-    tokenizer = AutoTokenizer.from_pretrained(location)
     return model, tokenizer

@@ -15,15 +15,16 @@ import shutil
 from pathlib import Path
 
 import datasets
-from transformers import PrinterCallback, Trainer
+from transformers import PreTrainedTokenizerBase, PrinterCallback, Trainer
 from trl import SFTConfig, SFTTrainer
 
+from helpers.chat_format import chat_format
 from helpers.data import load_support_desk, without_system_prompt
 from helpers.environment import Environment
 from helpers.i18n import _
 from helpers.measurements import PeakMemory, run_summary, save_run_summary
 from helpers.models import cache_dir, load_model_and_tokenizer, load_tokenizer, prepare_model_location, staged_folder
-from helpers.templates import END_OF_TURN, set_training_template
+from helpers.templates import set_training_template
 from helpers.training import pick_precision
 
 # The size of lesson 2's run in each profile (helpers.environment picks the profile).
@@ -37,15 +38,12 @@ RUNS = {
 }
 SHUFFLE_SEED = 42  # the training rows are the first train_rows of the training split shuffled with it
 
-# SFTConfig's settings in every profile.
+# SFTConfig's settings in every profile (and eos_token: the model's end of turn, read by sft_config).
 SETTINGS = {
     "learning_rate": 4e-4,
     "lr_scheduler_type": "cosine",
     "warmup_steps": 0,
     "assistant_only_loss": True,
-    # TRL makes this the tokenizer's eos and adds it to the model's generation config, so the trained
-    # model stops at the end of its turn: a base model's config stops only at <|endoftext|>.
-    "eos_token": END_OF_TURN,
     "activation_checkpointing": False,
     "logging_steps": 5,
     "logging_first_step": True,  # step 1's loss is the untrained model's: LoRA's and full fine-tuning's agree there
@@ -76,9 +74,18 @@ def training_rows(train_rows: int, eval_rows: int) -> tuple[datasets.Dataset, da
     return train.map(without_system_prompt), validation.map(without_system_prompt)
 
 
-def sft_config(env: Environment, output_dir: str | Path, run: dict | None = None) -> SFTConfig:
-    """Return lesson 2's SFTConfig for a run (the profile's unless given), precision picked for this hardware."""
+def sft_config(
+    env: Environment, output_dir: str | Path, run: dict | None = None, tokenizer: PreTrainedTokenizerBase | None = None
+) -> SFTConfig:
+    """Return lesson 2's SFTConfig for a run (the profile's unless given), precision picked for this hardware.
+
+    Its eos_token is the end of turn of the tokenizer's chat format (of the course's base model when no
+    tokenizer is given): TRL makes it the tokenizer's eos and adds it to the model's generation config,
+    so the trained model stops at the end of its turn, where a base model's config stops only at the end
+    of a document.
+    """
     run = run or run_for(env)
+    tokenizer = tokenizer or load_tokenizer("base", verbose=False)
     return SFTConfig(
         output_dir=str(output_dir),
         max_steps=run["steps"],
@@ -88,6 +95,7 @@ def sft_config(env: Environment, output_dir: str | Path, run: dict | None = None
         report_to="none",
         use_cpu=env.device == "cpu",
         **SETTINGS,
+        eos_token=chat_format(tokenizer).eos_token,
         **pick_precision(env)[0],
     )
 
@@ -108,7 +116,8 @@ def expected_key(env: Environment, run: dict) -> str:
     """Return the recipe key of lesson 2's run here: what trainer_key gives for a trainer that lesson 2 builds."""
     tokenizer = set_training_template(load_tokenizer("base", verbose=False))
     train_rows, unused = training_rows(run["train_rows"], 0)
-    return recipe_key(sft_config(env, "unused", run), train_rows, tokenizer.chat_template, prepare_model_location("base")[0])
+    config = sft_config(env, "unused", run, tokenizer)
+    return recipe_key(config, train_rows, tokenizer.chat_template, prepare_model_location("base")[0])
 
 
 def save_recipe(trainer: Trainer, folder: str | Path) -> Path:
@@ -159,7 +168,7 @@ def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path = MODEL_FO
     with staged_folder(cached) as staging:
         trainer = SFTTrainer(
             model=model,
-            args=dataclasses.replace(sft_config(env, staging / "run", run), disable_tqdm=True),
+            args=dataclasses.replace(sft_config(env, staging / "run", run, tokenizer), disable_tqdm=True),
             train_dataset=train_rows,
             processing_class=tokenizer,
         )

@@ -1,42 +1,22 @@
-"""Chat templates: a training-ready ChatML for SmolLM2, other families' real ones (from TRL), the trained-token view."""
+"""Chat templates: the model's training template installed, other families' real ones (from TRL), the trained-token view."""
 
 from __future__ import annotations
 
 import functools
 import html
-import importlib.util
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from helpers.chat_format import TRL_CHAT_TEMPLATES, chat_format
+
+# SmolLM2's format is described in helpers.chatml (every other model's is read from its tokenizer,
+# helpers.chat_format); the lessons import these names from here.
+from helpers.chatml import END_OF_TURN as END_OF_TURN
+from helpers.chatml import SMOLLM2_DEFAULT_SYSTEM as SMOLLM2_DEFAULT_SYSTEM
+from helpers.chatml import TRAINING_CHAT_TEMPLATE as TRAINING_CHAT_TEMPLATE
 from helpers.i18n import _
-
-SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
-# ChatML ends every turn with this token. A chat model stops generating there; a base model has
-# never been told to (its generation config stops only at <|endoftext|>).
-END_OF_TURN = "<|im_end|>"
-
-# SmolLM2's own ChatML template, rewritten so that every assistant reply and its <|im_end|> sit
-# inside {% generation %} markers: transformers (return_assistant_tokens_mask) and TRL
-# (assistant_only_loss) read those markers to know which tokens a run learns from. For inference
-# it renders exactly what SmolLM2's template renders; tests/test_templates.py checks every row.
-TRAINING_CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "{%- if loop.first and messages[0]['role'] != 'system' -%}"
-    "{{ '<|im_start|>system\\n" + SMOLLM2_DEFAULT_SYSTEM + "<|im_end|>\\n' }}"
-    "{%- endif -%}"
-    "{%- if message['role'] == 'assistant' -%}"
-    "{{ '<|im_start|>assistant\\n' }}"
-    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
-    "{{ '\\n' }}"
-    "{%- else -%}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- endif -%}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
-)
 
 _GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
@@ -47,8 +27,12 @@ def has_generation_markers(template: str) -> bool:
 
 
 def set_training_template(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
-    """Return the same tokenizer, changed in place: the course's training-ready ChatML template set as its chat template."""
-    tokenizer.chat_template = TRAINING_CHAT_TEMPLATE
+    """Return the same tokenizer, changed in place: its model's training template (helpers.chat_format) set as its chat template.
+
+    For SmolLM2 that is the course's ChatML (TRAINING_CHAT_TEMPLATE); a template that cannot be made
+    trainable raises ChatFormatError, saying what is missing and what to do.
+    """
+    tokenizer.chat_template = chat_format(tokenizer).training_template
     return tokenizer
 
 
@@ -149,8 +133,7 @@ def training_row_view(tokenizer: PreTrainedTokenizerBase, row: dict) -> TokenVie
 # checkpoints ship them, each beside a `_training` variant with {% generation %} markers (the
 # README.md in that folder says where each came from). SFTTrainer recognises a model by comparing
 # its template with these files, so reading them from the installed TRL (never a copy in this repo)
-# keeps lesson 1 showing exactly what this TRL knows.
-TRL_CHAT_TEMPLATES = Path(importlib.util.find_spec("trl").origin).parent / "chat_templates"
+# keeps lesson 1 showing exactly what this TRL knows (TRL_CHAT_TEMPLATES: that folder).
 
 
 def trl_chat_template(name: str) -> str:

@@ -12,11 +12,12 @@ from pathlib import Path
 import yaml
 from datasets import Dataset
 from peft import LoraConfig
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from trl import SFTConfig
 
+from helpers.chat_format import chat_format
 from helpers.data import write_jsonl
 from helpers.i18n import _
-from helpers.templates import TRAINING_CHAT_TEMPLATE
 
 # SFTConfig fields a run's YAML carries over; the rest keep TRL's defaults. Evaluation is left
 # out: the command line reads one training file.
@@ -62,12 +63,18 @@ def write_trl_cli_files(
     train_rows: Dataset,
     folder: str | Path,
     lora: LoraConfig | None = None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
 ) -> Path:
-    """Write a run's data (JSON Lines), training chat template and YAML settings for `trl sft`; return the folder."""
+    """Write a run's data (JSON Lines), training chat template and YAML settings for `trl sft`; return the folder.
+
+    The template is the training template of the model's chat format (helpers.chat_format), read from
+    tokenizer, or from the model's own tokenizer when none is given.
+    """
+    tokenizer = tokenizer or AutoTokenizer.from_pretrained(model_name_or_path)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_jsonl(train_rows.select_columns(["messages"]).to_list(), folder / "train.jsonl")
-    (folder / "chat_template.jinja").write_text(TRAINING_CHAT_TEMPLATE)
+    (folder / "chat_template.jinja").write_text(chat_format(tokenizer).training_template)
     settings = trl_cli_settings(config, model_name_or_path, folder / "train.jsonl", folder / "chat_template.jinja", lora)
     (folder / "sft_run.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return folder

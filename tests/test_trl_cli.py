@@ -79,11 +79,11 @@ def test_cli_settings_sort_a_list_of_lora_targets(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cli_files(tmp_path_factory, support_desk):
+def cli_files(tmp_path_factory, support_desk, tokenizer):
     root = tmp_path_factory.mktemp("cli")
     rows = support_desk["train"].select(range(5))
     config = _config(root / "run")
-    folder = write_trl_cli_files(config, "some/model", rows, root / "cli")
+    folder = write_trl_cli_files(config, "some/model", rows, root / "cli", tokenizer=tokenizer)
     return SimpleNamespace(folder=folder, rows=rows, config=config)
 
 

@@ -11,19 +11,19 @@ import torch
 from peft import LoraConfig, get_peft_model
 from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 
+from helpers.chat_format import chat_format
 from helpers.exercises import Feedback, failed, not_attempted, passed
 from helpers.i18n import _
+from helpers.lora import attention_projections
 from helpers.measurements import trainable_parameters
-from helpers.models import load_model_and_tokenizer
+from helpers.models import load_model_and_tokenizer, load_tokenizer
 from helpers.recipe import SETTINGS
-from helpers.templates import END_OF_TURN
 
 # Arguments renamed across TRL/transformers releases: the old name, and what replaced it.
 _RENAMED = {
     "max_seq_length": "max_length",
     "evaluation_strategy": "eval_strategy",
 }
-_ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"}
 
 
 def unknown_argument(settings: dict) -> Feedback | None:
@@ -96,8 +96,7 @@ def check_t4_settings(settings: dict | None) -> Feedback:
     )
 
 
-def _trainable_percent(lora: LoraConfig) -> float:
-    model, unused = load_model_and_tokenizer("base", verbose=False)
+def _trainable_percent(model: torch.nn.Module, lora: LoraConfig) -> float:
     peft_model = get_peft_model(model, copy.deepcopy(lora))
     trainable = trainable_parameters(peft_model)
     return 100 * trainable / sum(p.numel() for p in peft_model.parameters())
@@ -112,12 +111,14 @@ def check_lora_budget(lora: LoraConfig | None, trainable_percent: float | None) 
     if lora.r != 8:
         return failed(_("The rank is {rank}; the exercise asks for 8.").format(rank=lora.r), "LoraConfig(r=8, ...).")
     targets = {lora.target_modules} if isinstance(lora.target_modules, str) else set(lora.target_modules or ())
-    if targets != _ATTENTION:
+    model, unused = load_model_and_tokenizer("base", verbose=False)
+    attention = attention_projections(model)
+    if targets != set(attention):
         return failed(
             _("The adapter targets {targets}; the exercise asks for the attention projections only.").format(targets=sorted(targets)),
-            f"target_modules={sorted(_ATTENTION)}.",
+            f"target_modules={attention}.",
         )
-    truth = _trainable_percent(lora)
+    truth = _trainable_percent(model, lora)
     if abs(trainable_percent - truth) <= 0.01:
         return passed(
             _("Correct: {percent:.2f} % of the parameters are trained (all-linear at r=16 trains several times more).").format(
@@ -169,12 +170,13 @@ def check_lora_cli_settings(settings: dict | None) -> Feedback:
             _("Assistant-only loss needs both assistant_only_loss: true and the training-ready template."),
             _("keep chat_template_path from the file above."),
         )
-    if config.eos_token != END_OF_TURN:
+    end_of_turn = chat_format(load_tokenizer("base", verbose=False)).eos_token
+    if config.eos_token != end_of_turn:
         return failed(
             _(
                 "eos_token is {eos_token}: the trained model would not stop at the end of its turn (lesson 2, section 1)."
             ).format(eos_token=repr(config.eos_token)),
-            _("keep eos_token: {end_of_turn} from the file above.").format(end_of_turn=END_OF_TURN),
+            _("keep eos_token: {end_of_turn} from the file above.").format(end_of_turn=end_of_turn),
         )
     if not data.datasets or data.datasets[0].path != "json":
         return failed(
@@ -202,7 +204,7 @@ def check_cut_run(trainer: SFTTrainer | None, replies: pd.DataFrame | None, whol
         )
     if trainer.state.global_step == 0:
         return failed(_("The trainer has not trained yet."), _("call cut_trainer.train() before generating."))
-    end_of_turn = trainer.processing_class.convert_tokens_to_ids(END_OF_TURN)
+    end_of_turn = chat_format(trainer.processing_class).end_of_turn_id
     rows = trainer.train_dataset
     cut = sum(end_of_turn not in row["labels"] for row in rows) / len(rows)
     max_length = trainer.args.max_length
