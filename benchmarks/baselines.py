@@ -50,7 +50,8 @@ COLUMNS = ("format", "category_correct", "policy_correct", "content")
 
 def _answered(model, tokenizer, conversations: list[list[dict]], rows) -> tuple[pd.DataFrame, dict]:
     """Return the replies' outcomes and what answering cost (seconds, prompt tokens, replies that never stopped)."""
-    prompt_tokens = [len(tokenizer.apply_chat_template(messages, add_generation_prompt=True)) for messages in conversations]
+    texts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) for messages in conversations]
+    prompt_tokens = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     start = time.perf_counter()
     turns = generate_turns(model, tokenizer, conversations, progress=False)
     cost = {
