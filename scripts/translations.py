@@ -4,6 +4,7 @@ Usage (from the repository root):
        python -m scripts.translations update     refresh every PO file from today's English notebooks and helpers
        python -m scripts.translations update-notebooks | update-helpers   only those
        python -m scripts.translations build      write notebooks/<language>/ from the English notebooks and PO files
+       python -m scripts.translations readme     say which sections of README.<language>.md are out of step with README.md
        (`make translations` runs both; `make notebooks` builds, then executes the notebooks)
 
 Every language of helpers.course.LANGUAGES but the first (English) gets its edition. One gettext PO
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import io
+import re
 import sys
 import tokenize
 from pathlib import Path
@@ -292,12 +295,71 @@ def build_one(english: Path, language: str) -> None:
         print(f"{target.relative_to(ROOT)}: written")
 
 
+# ── the README ───────────────────────────────────────────────────────────────────────────────────
+README = ROOT / "README.md"
+# A translated README renders the English one section by section, the long technical sections as summaries. Under
+# each of its headings it names the English sections it renders and a fingerprint of their text, so that a change
+# to README.md fails tests/test_translations.py until the translation is brought in step.
+README_KEY = re.compile(r"<!-- en: (?P<title>.+?) (?P<key>[0-9a-f]{8}) -->")
+
+
+def translated_readme(language: str) -> Path:
+    """Return where a language's README lives: README.<language>.md beside README.md."""
+    return ROOT / f"README.{language}.md"
+
+
+def readme_sections(text: str) -> dict[str, str]:
+    """Return a README's sections (a heading and the text up to the next one) by heading title; code blocks are text."""
+    sections: dict[str, list[str]] = {}
+    title, fenced = "", False
+    for line in text.split("\n"):
+        fenced ^= line.startswith("```")
+        heading = None if fenced else re.match(r"#+ (.+)", line)
+        if heading:
+            title = heading.group(1).strip()
+        sections.setdefault(title, []).append(line)
+    return {title: "\n".join(lines).strip() for title, lines in sections.items() if title}
+
+
+def section_key(text: str) -> str:
+    """Return the fingerprint of an English section: any change to its text, line breaks aside, changes it."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:8]
+
+
+def stale_readme_keys(language: str, readme: Path | None = None, translated: Path | None = None) -> list[str]:
+    """Return what keeps a translated README out of step with README.md: an English section it renders nowhere, a key
+    naming no English section, a key whose English changed since (each problem says which key to write once fixed)."""
+    english = readme_sections((readme or README).read_text())
+    keys = README_KEY.findall((translated or translated_readme(language)).read_text())
+    keyed = {title for title, _ in keys}
+    problems = [
+        f"README.md section {title!r} is rendered nowhere: translate or summarise it under the key <!-- en: {title} {section_key(text)} -->"
+        for title, text in english.items()
+        if title not in keyed
+    ]
+    for title, key in keys:
+        if title not in english:
+            problems.append(f"<!-- en: {title} {key} -->: README.md has no section {title!r} any more")
+        elif key != section_key(english[title]):
+            problems.append(f"README.md section {title!r} changed: update the translation, then key it {section_key(english[title])}")
+    return problems
+
+
+def check_readmes() -> None:
+    """Print what keeps each translated README out of step with README.md (and fail if anything does)."""
+    problems = [f"README.{language}.md: {problem}" for language in translated_languages() for problem in stale_readme_keys(language)]
+    print("\n".join(problems) or "every translated README is in step with README.md")
+    if problems:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     commands = {
         "update": lambda: (update_notebooks(), update_helpers()),
         "update-notebooks": update_notebooks,
         "update-helpers": update_helpers,
         "build": build,
+        "readme": check_readmes,
     }
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)

@@ -207,3 +207,24 @@ def test_a_message_moved_to_another_module_keeps_its_translation(tmp_path, monke
     elsewhere = {"Moved here.": polib.POEntry(msgid="Moved here.", msgstr="Đã chuyển sang đây.")}
     po = translations.updated_helper_po(module, None, "vi", elsewhere)
     assert translation_of(po, None, "Moved here.") == "Đã chuyển sang đây."
+
+
+@each_language
+def test_the_translated_readme_renders_every_section_of_todays_readme(language):
+    problems = translations.stale_readme_keys(language)
+    assert not problems, "\n".join(problems) + "\n(`python -m scripts.translations readme` lists the same)"
+
+
+def test_a_changed_or_new_readme_section_makes_the_translation_stale(tmp_path):
+    english, translated = tmp_path / "README.md", tmp_path / "README.vi.md"
+    english.write_text("# Title\n\nIntro.\n\n## Usage\n\n```bash\n# not a heading\nmake lab\n```\n")
+    keys = {title: translations.section_key(text) for title, text in translations.readme_sections(english.read_text()).items()}
+    assert list(keys) == ["Title", "Usage"]
+    translated.write_text(f"# Tiêu đề\n<!-- en: Title {keys['Title']} -->\n\n## Cách dùng\n<!-- en: Usage {keys['Usage']} -->\n")
+    assert translations.stale_readme_keys("vi", english, translated) == []
+    english.write_text(english.read_text().replace("make lab", "make lab LAB_ARGS=--no-browser") + "\n## New\n\nMore.\n")
+    problems = translations.stale_readme_keys("vi", english, translated)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "README.md section 'New' is rendered nowhere",
+        "README.md section 'Usage' changed",
+    ]
