@@ -11,8 +11,11 @@ Every language of helpers.course.LANGUAGES but the first (English) gets its edit
 file per notebook, in locale/<language>/LC_MESSAGES/ under the notebook's own path
 (notebooks/01_chat_templates.ipynb -> locale/vi/LC_MESSAGES/notebooks/01_chat_templates.po), the
 way Sphinx and Jupyter Book keep theirs. Each markdown cell is one entry, keyed by its English text;
-each comment in a code cell is one entry in the context "comment". Code itself is never translated:
-a Vietnamese notebook runs exactly the English code.
+each comment in a code cell is one entry in the context "comment"; each string literal a code cell
+shows the learner (printed, a table's rows or columns, a figure's title or axis) is one entry in the
+context "string", unless the code also uses that string as a value (a key it looks up), which stays
+English. Nothing else is translated: a Vietnamese notebook runs the English code, and
+tests/test_translations.py compares their syntax trees, the shown strings and comments aside.
 
 When the English of a cell changes, `update` keeps the old translation beside the new text, marked
 fuzzy (with the old English as #| msgid): a translator checks it and removes the flag. Until then
@@ -41,6 +44,7 @@ from scripts.notebook_source import is_magic, without_magics
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "locale"
 COMMENT_CONTEXT = "comment"
+STRING_CONTEXT = "string"
 # Comments that are instructions to a tool, not to the reader: never translated.
 TOOL_COMMENTS = ("NBVAL_", "noqa", "type:", "fmt:")
 
@@ -99,16 +103,154 @@ def with_comments(source: str, translate) -> str:
     return "\n".join(lines)
 
 
+# Where a string literal in a code cell is text the learner reads rather than a value the code uses. The
+# English code is never changed; the edition's code differs from it only in these literals (and comments).
+DISPLAY_CALLS = ("print", "LiveLossPlot")  # every positional argument is shown as it is
+DISPLAY_KEYWORDS = ("title", "xlabel", "ylabel", "label", "name")  # a figure's or a table's own labels
+TABLE_CALLS = ("score_table", "interval_table", "loss_curves", "criteria_bars", "DataFrame")  # a dict's keys name rows, columns or curves
+
+
+def _called(call: ast.Call) -> str:
+    """Return the name a call is made by: `print` for print(...), `DataFrame` for pd.DataFrame(...)."""
+    return call.func.id if isinstance(call.func, ast.Name) else call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
+def _shown(node: ast.expr) -> list[ast.expr]:
+    """Return the string literals an expression shows as they are: itself, or the parts of a + or a conditional."""
+    if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return [node]
+    if isinstance(node, ast.IfExp):
+        return _shown(node.body) + _shown(node.orelse)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _shown(node.left) + _shown(node.right)
+    return []
+
+
+def displayed(tree: ast.AST) -> list[ast.expr]:
+    """Return the string literals (plain or f-strings) a cell shows the learner: printed, a figure's or table's labels."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _called(node)
+        if name in DISPLAY_CALLS:
+            found += [shown for argument in node.args for shown in _shown(argument)]
+        if name in TABLE_CALLS:
+            keys = [key for argument in node.args if isinstance(argument, ast.Dict) for key in argument.keys if key is not None]
+            found += [key for key in keys if _shown(key) == [key]]
+        found += [shown for keyword in node.keywords if keyword.arg in DISPLAY_KEYWORDS for shown in _shown(keyword.value)]
+    return found
+
+
+def _offset(line: str, byte_column: int) -> int:
+    """Return the character column of a byte column (ast counts UTF-8 bytes; tokenize counts characters)."""
+    return len(line.encode()[:byte_column].decode())
+
+
+def _string_tokens(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Return where each string literal of Python source starts and ends, (row, column), an f-string whole."""
+    found, depth, start = [], 0, (0, 0)
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        kind = tokenize.tok_name[token.type]
+        if kind == "FSTRING_START":  # Python 3.12 splits an f-string into tokens
+            start = token.start if depth == 0 else start
+            depth += 1
+        elif kind == "FSTRING_END":
+            depth -= 1
+            if depth == 0:
+                found.append((start, token.end))
+        elif token.type == tokenize.STRING and depth == 0:
+            found.append((token.start, token.end))
+    return found
+
+
+def values_in_use(sources: list[str]) -> set[str]:
+    """Return the strings a notebook's code uses as values (keys, arguments, comparisons): never translated where shown."""
+    used = set()
+    for source in sources:
+        tree = _parsed(source)
+        shown = {id(node) for literal in displayed(tree) for node in ast.walk(literal)}
+        constants = [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        used |= {node.value for node in constants if id(node) not in shown}
+    return used
+
+
+def _parsed(source: str) -> ast.Module:
+    """Return a code cell's syntax tree (an empty one where it is not Python)."""
+    try:
+        return ast.parse(without_magics(source))
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def strings(source: str, in_use: set[str] = frozenset()) -> list[tuple[int, int, int, str]]:
+    """Return (line from 0, start column, end column, text) for each string literal a code cell shows the learner,
+    the text as written between its quotes; literals the notebook also uses as values (in_use) stay out."""
+    python = without_magics(source)
+    lines = python.split("\n")
+    try:
+        tokens = _string_tokens(python)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return []
+    found = []
+    for node in displayed(_parsed(source)):
+        if isinstance(node, ast.Constant) and node.value in in_use:
+            continue
+        first = (node.lineno, _offset(lines[node.lineno - 1], node.col_offset))
+        last = (node.end_lineno, _offset(lines[node.end_lineno - 1], node.end_col_offset))
+        for start, end in tokens:
+            if first <= start and end <= last and start[0] == end[0]:
+                literal = lines[start[0] - 1][start[1]:end[1]]
+                prefix = re.match(r"[A-Za-z]*", literal).group()
+                quote = literal[len(prefix):len(prefix) + 3] if literal[len(prefix):].startswith(('"""', "'''")) else literal[len(prefix)]
+                text = literal[len(prefix) + len(quote):len(literal) - len(quote)]
+                if "b" not in prefix.lower() and re.search(r"[A-Za-z]{2}", re.sub(r"\{[^{}]*\}", "", text)):
+                    found.append((start[0] - 1, start[1] + len(prefix) + len(quote), end[1] - len(quote), text))
+    return sorted(set(found))
+
+
+def with_strings(source: str, translate, in_use: set[str] = frozenset()) -> str:
+    """Return a code cell's source with each string literal it shows replaced by translate(text) (its code untouched)."""
+    lines = source.split("\n")
+    for line, start, end, text in reversed(strings(source, in_use)):
+        lines[line] = lines[line][:start] + translate(text) + lines[line][end:]
+    return "\n".join(lines)
+
+
+def code_shape(source: str) -> str:
+    """Return what every edition of a code cell must share: its syntax tree with the strings it shows blanked (an
+    f-string kept as its expressions, in any order) and its IPython lines. Only comments and shown strings may differ."""
+    tree = _parsed(source)
+    for node in displayed(tree):
+        if isinstance(node, ast.Constant):
+            node.value = ""
+            continue
+        values = [value for value in node.values if isinstance(value, ast.FormattedValue)]
+        for value in values:  # f"{'no GPU' if ... else ...}": the words chosen are shown too
+            for choice in _shown(value.value) if isinstance(value.value, ast.IfExp) else []:
+                if isinstance(choice, ast.Constant):
+                    choice.value = ""
+        node.values = sorted(values, key=ast.dump)
+    return ast.dump(tree) + repr([line.strip() for line in source.split("\n") if is_magic(line)])
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    """Return the sources of a notebook's code cells that an edition translates (all but the set-up cell)."""
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID]
+
+
 def entries(notebook: nbformat.NotebookNode, where: str) -> list[polib.POEntry]:
     """Return the notebook's translatable text as PO entries (msgstr empty), in cell order."""
     found: dict[tuple[str | None, str], polib.POEntry] = {}
+    in_use = values_in_use(code_cells(notebook))
     for number, cell in enumerate(notebook.cells):
         occurrence = (where, f"{number}:{cell.get('id', '')}")
         texts = []
         if cell.cell_type == "markdown":
             texts = [(None, without_badge(cell.source) if number == 0 else cell.source)]
         elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
-            texts = [(COMMENT_CONTEXT, text) for _, _, text in comments(cell.source)]
+            texts = [(STRING_CONTEXT, text) for *_, text in strings(cell.source, in_use)]
+            texts += [(COMMENT_CONTEXT, text) for _, _, text in comments(cell.source)]
         for context, text in texts:
             if not text.strip():
                 continue
@@ -153,12 +295,16 @@ def built(english: Path, po: polib.POFile, language: str, stored: nbformat.Noteb
     """Return the translated notebook: English code with translated comments, translated markdown, the edition's
     badge and set-up cell, and the edition's stored outputs of every code cell whose code (comments aside) is unchanged."""
     notebook = nbformat.read(english, as_version=4)
+    in_use = values_in_use(code_cells(notebook))
     for number, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
             text = without_badge(cell.source) if number == 0 else cell.source
             cell.source = translation_of(po, None, text) or text
         elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
-            cell.source = with_comments(cell.source, lambda text: translation_of(po, COMMENT_CONTEXT, text) or text)
+            shown = with_strings(cell.source, lambda text: translation_of(po, STRING_CONTEXT, text) or text, in_use)
+            if code_shape(shown) != code_shape(cell.source):
+                raise ValueError(f"{english.name}, cell {number}: a string's translation changes the code (a quote in it?)")
+            cell.source = with_comments(shown, lambda text: translation_of(po, COMMENT_CONTEXT, text) or text)
     with_colab_cells(notebook, translated_path(english, language).relative_to(ROOT).as_posix())
     # The widgets' saved state belongs to the outputs that show them: the edition's own run, never the English.
     notebook.metadata.pop("widgets", None)
