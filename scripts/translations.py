@@ -39,6 +39,7 @@ import polib
 from helpers import course
 from helpers.colab import SETUP_CELL_ID, with_colab_cells, without_badge
 from helpers.course import NOTEBOOKS, edition_folder, edition_notebooks
+from helpers.i18n import LABEL_CONTEXT
 from scripts.notebook_source import is_magic, without_magics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,6 +235,31 @@ def code_shape(source: str) -> str:
     return ast.dump(tree) + repr([line.strip() for line in source.split("\n") if is_magic(line)])
 
 
+def _is_text(node: ast.AST) -> bool:
+    """Return whether a node is a plain string literal."""
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def labels(source: str, in_use: set[str] = frozenset()) -> list[str]:
+    """Return the labels a code cell gives a table's rows or columns that stay English in its code (the code uses them
+    as keys) and are translated where the table is shown (helpers.i18n.labelled): shown strings the notebook also uses
+    as values, the keys of dicts inside a table's data, names paired with values, renamed columns, columns assigned to."""
+    tree = _parsed(source)
+    found = [node.value for node in displayed(tree) if _is_text(node) and node.value in in_use]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in TABLE_CALLS:
+            inner = [part for argument in node.args for part in ast.walk(argument) if isinstance(part, ast.Dict) and part is not argument]
+            found += [key.value for dictionary in inner for key in dictionary.keys if key is not None and _is_text(key)]
+        elif isinstance(node, ast.Call) and _called(node) == "rename":
+            renamed = [keyword.value for keyword in node.keywords if keyword.arg in ("index", "columns")]
+            found += [value.value for mapping in renamed if isinstance(mapping, ast.Dict) for value in mapping.values if _is_text(value)]
+        elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and _is_text(node.elts[0]) and not isinstance(node.elts[1], ast.Constant):
+            found.append(node.elts[0].value)  # ("base", base_scores): a name paired with what it names
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+            found += [node.slice.value] if _is_text(node.slice) else []  # table["checks passed"] = ...
+    return list(dict.fromkeys(text for text in found if re.search(r"[A-Za-z]{2}", text)))
+
+
 def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
     """Return the sources of a notebook's code cells that an edition translates (all but the set-up cell)."""
     return [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID]
@@ -250,6 +276,7 @@ def entries(notebook: nbformat.NotebookNode, where: str) -> list[polib.POEntry]:
             texts = [(None, without_badge(cell.source) if number == 0 else cell.source)]
         elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
             texts = [(STRING_CONTEXT, text) for *_, text in strings(cell.source, in_use)]
+            texts += [(LABEL_CONTEXT, text) for text in labels(cell.source, in_use)]
             texts += [(COMMENT_CONTEXT, text) for _, _, text in comments(cell.source)]
         for context, text in texts:
             if not text.strip():
@@ -338,14 +365,14 @@ def helper_po_path(module: Path, language: str) -> Path:
 
 
 def helper_messages(module: Path) -> list[polib.POEntry]:
-    """Return the messages a helpers module marks for translation, _("..."), as PO entries (msgstr empty)."""
+    """Return the messages a helpers module marks for translation, _("...") or N_("..."), as PO entries (msgstr empty)."""
     found: dict[str, polib.POEntry] = {}
     where = module.relative_to(ROOT).as_posix()
     for node in ast.walk(ast.parse(module.read_text())):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id == "_"
+            and node.func.id in ("_", "N_")  # N_: a label translated where it is shown (helpers.i18n)
             and len(node.args) == 1
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)

@@ -18,6 +18,7 @@ import polib
 import pytest
 
 from helpers.colab import SETUP_CELL_ID, without_badge
+from helpers.i18n import LABEL_CONTEXT
 from scripts import translations
 from scripts.translations import (
     COMMENT_CONTEXT,
@@ -71,6 +72,8 @@ def test_every_cell_has_a_current_translation(english, language):
             problems.append(_missing(po, None, text, where) if text.strip() else None)
         elif cell.cell_type == "code" and cell.get("id") != SETUP_CELL_ID:
             problems += [_missing(po, STRING_CONTEXT, text, f"{where}, string {text[:40]!r}") for *_, text in strings(cell.source, in_use)]
+            labels = translations.labels(cell.source, in_use)
+            problems += [_missing(po, LABEL_CONTEXT, text, f"{where}, label {text[:40]!r}") for text in labels]
             problems += [_missing(po, COMMENT_CONTEXT, text, f"{where}, comment {text[:40]!r}") for _, _, text in comments(cell.source)]
     problems = [problem for problem in problems if problem]
     assert not problems, "\n".join(problems)
@@ -119,14 +122,14 @@ def _english_pattern(english: str, translation: str) -> re.Pattern | None:
 
 @functools.cache
 def _course_english(language: str) -> tuple[tuple[re.Pattern, str], ...]:
-    """Return each English message the course writes (notebooks' shown strings, helpers' messages) as a pattern, and
-    the catalogue it is from."""
+    """Return each English message the course writes (notebooks' shown strings and table labels, helpers' messages) as a
+    pattern, and the catalogue it is from."""
     found = []
-    catalogues = [(translations.po_path(english, language), STRING_CONTEXT) for english in ENGLISH]
-    catalogues += [(translations.helper_po_path(module, language), None) for module in MODULES]
-    for path, context in catalogues:
+    catalogues = [(translations.po_path(english, language), (STRING_CONTEXT, LABEL_CONTEXT)) for english in ENGLISH]
+    catalogues += [(translations.helper_po_path(module, language), (None,)) for module in MODULES]
+    for path, contexts in catalogues:
         for entry in polib.pofile(str(path), wrapwidth=0).translated_entries():
-            pattern = _english_pattern(entry.msgid, entry.msgstr) if entry.msgctxt == context else None
+            pattern = _english_pattern(entry.msgid, entry.msgstr) if entry.msgctxt in contexts else None
             if pattern is not None:
                 found.append((pattern, f"{entry.msgid[:60]!r} of {_name(path)}"))
     return tuple(found)
@@ -257,6 +260,23 @@ def test_a_message_in_two_catalogues_has_one_translation(language):
     assert not clashes, "\n".join(clashes)
 
 
+@each_language
+def test_a_table_label_has_one_translation_in_every_catalogue(language):
+    """Labels are translated where a table is shown, from one merged catalogue: the notebooks' labels and the helpers'
+    messages must not give the same English two translations."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    catalogues = [(translations.helper_po_path(module, language), None) for module in MODULES]
+    catalogues += [(translations.po_path(english, language), LABEL_CONTEXT) for english in ENGLISH]
+    for path, context in catalogues:
+        for entry in polib.pofile(str(path), wrapwidth=0).translated_entries():
+            if entry.msgctxt == context:
+                first = seen.setdefault(entry.msgid, (entry.msgstr, _name(path)))
+                if first[0] != entry.msgstr:
+                    clashes.append(f"{entry.msgid!r}: {first[1]} and {_name(path)} translate it differently")
+    assert not clashes, "\n".join(clashes)
+
+
 def test_the_build_keeps_the_vietnamese_runs_widgets_never_the_english(tmp_path):
     english = ENGLISH[0]
     stored = nbformat.read(translated_path(english, "vi"), as_version=4)
@@ -323,3 +343,19 @@ def test_code_shape_allows_translated_strings_and_comments_but_no_other_change()
         'print(f"{n} rows of {m}", "done")\nshow(title="Rows", size=2)\nx = table["rows"]',  # an argument
     ):
         assert code_shape(drifted) != code_shape(english)
+
+
+def test_labels_are_the_table_labels_the_code_also_uses_as_keys():
+    source = (
+        'score_table({"always the most common": baseline, "base": scores})\n'
+        'quiz = {name: frame for name, frame in (("harsh fine-tune", harsh), ("base", base))}\n'
+        'table["checks passed"] = checks.sum(axis=1)\n'
+        'drops = frame.rename(columns={"difference": "questions lost (share)"})\n'
+        'pd.DataFrame({name: {"tokens": n, "trained on": m} for name in names})\n'
+        'os.environ["TRACKIO_DIR"] = "outputs"\n'
+        'load("base")'
+    )
+    in_use = translations.values_in_use([source])
+    expected = {"base", "harsh fine-tune", "checks passed", "questions lost (share)", "tokens", "trained on"}
+    assert set(translations.labels(source, in_use)) == expected
+    assert [text for *_, text in strings(source, in_use)] == ["always the most common"]
