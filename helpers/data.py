@@ -13,13 +13,15 @@ from pathlib import Path
 import datasets
 
 from helpers.environment import offline_reason
-from helpers.i18n import _
+from helpers.i18n import N_, _
 
 # Found next to this file, so it works from any working directory and after `pip install -e .`.
 DATA_DIR = Path(__file__).resolve().parent / "data_files"
 SUPPORT_DESK_DIR = DATA_DIR / "support_desk"
 SPLITS = ("train", "validation", "test")
 ROLES = ("system", "user", "assistant")
+# The general-knowledge quiz's subjects (its rows name them), shown in the learner's language where a figure shows them.
+QUIZ_SUBJECTS = (N_("everyday"), N_("geography"), N_("history"), N_("language"), N_("maths"), N_("science"))
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -11,7 +11,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from helpers.chat_format import chat_format
 from helpers.environment import progress_displays_off
-from helpers.i18n import _
+from helpers.i18n import N_, _
 
 
 def prompt_messages(messages: list[dict]) -> list[dict]:
@@ -128,10 +128,10 @@ def reply_table(
     replies = generate_turns(model, tokenizer, prompts, **generate_kwargs)
     table = pd.DataFrame(
         {
-            "prompt": [messages[-1]["content"] for messages in prompts],
-            "reference": [row["messages"][-1]["content"] for row in rows],
-            "reply": [reply for reply, unused in replies],
-            "ended": [ended for unused, ended in replies],
+            N_("prompt"): [messages[-1]["content"] for messages in prompts],
+            N_("reference"): [row["messages"][-1]["content"] for row in rows],
+            N_("reply"): [reply for reply, unused in replies],
+            N_("ended"): [ended for unused, ended in replies],
         }
     )
     for column in ("category", "policy"):

@@ -18,17 +18,17 @@ from collections.abc import Sequence
 import pandas as pd
 
 from helpers.company import CATEGORIES, GREETING, POLICY_CODE, SIGN_OFF
-from helpers.i18n import _, either
+from helpers.i18n import N_, _, either
 from helpers.topics import POLICIES
 
 CRITERIA = (
-    "greeting",  # first line is exactly the greeting
-    "category_line",  # line 2 is "Category: <one of CATEGORIES>"
-    "category_correct",  # ... and it is the expected category
-    "policy_line",  # second-to-last line is "Policy: NB-123"
-    "policy_correct",  # ... and it is the expected policy code
-    "sign_off",  # last line is exactly the sign-off: nothing may follow it
-    "concise",  # exactly REPLY_LINES lines, as the guidelines say, and at most MAX_WORDS words
+    N_("greeting"),  # first line is exactly the greeting
+    N_("category_line"),  # line 2 is "Category: <one of CATEGORIES>"
+    N_("category_correct"),  # ... and it is the expected category
+    N_("policy_line"),  # second-to-last line is "Policy: NB-123"
+    N_("policy_correct"),  # ... and it is the expected policy code
+    N_("sign_off"),  # last line is exactly the sign-off: nothing may follow it
+    N_("concise"),  # exactly REPLY_LINES lines, as the guidelines say, and at most MAX_WORDS words
 )
 FORMAT_CRITERIA = ("greeting", "category_line", "policy_line", "sign_off", "concise")  # copying a pattern
 CONTENT_CRITERIA = ("category_correct", "policy_correct")  # understanding the request
@@ -125,8 +125,8 @@ def criteria_table(replies: Sequence[str], rows: Sequence[dict]) -> pd.DataFrame
 def summary_checks(checks: pd.DataFrame) -> pd.DataFrame:
     """Return one row per reply with its two summaries: "format" (every format check passed) and "content" (right category and policy)."""
     return pd.DataFrame({
-        "format": checks[list(FORMAT_CRITERIA)].all(axis=1),
-        "content": checks[list(CONTENT_CRITERIA)].all(axis=1),
+        N_("format"): checks[list(FORMAT_CRITERIA)].all(axis=1),
+        N_("content"): checks[list(CONTENT_CRITERIA)].all(axis=1),
     })
 
 
@@ -169,5 +169,6 @@ def score_table(scores: dict[str, dict[str, float]]) -> pd.DataFrame:
     """Return one column per model (or baseline) and one row per criterion, format first, then content; blank where not scored."""
     rows = [*FORMAT_CRITERIA, "format", *CONTENT_CRITERIA, "content"]
     table = pd.DataFrame({name: [column.get(row) for row in rows] for name, column in scores.items()}, index=rows)
-    table.index = [f"{row} (all five)" if row == "format" else f"{row} (both)" if row == "content" else row for row in rows]
+    summaries = {"format": N_("format (all five)"), "content": N_("content (both)")}
+    table.index = [summaries.get(row, row) for row in rows]
     return table.map(lambda value: "" if pd.isna(value) else f"{value:.2f}")

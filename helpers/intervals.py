@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.i18n import _
+from helpers.i18n import N_, _
 
 Z_95 = 1.959964  # standard normal quantile for a two-sided 95% interval
 
@@ -32,7 +32,7 @@ def rates_with_intervals(passed: pd.DataFrame) -> pd.DataFrame:
     for column in passed.columns:
         successes, trials = int(passed[column].sum()), int(passed[column].count())
         low, high = wilson_interval(successes, trials)
-        table[column] = {"rate": successes / trials, "low": low, "high": high, "n": trials}
+        table[column] = {N_("rate"): successes / trials, N_("low"): low, N_("high"): high, "n": trials}
     return pd.DataFrame(table).T
 
 
@@ -69,4 +69,4 @@ def paired_difference(first: pd.Series, second: pd.Series, resamples: int = 10_0
     # Resampling items, not the two sets separately, keeps each question's pair together.
     samples = differences[rng.integers(0, len(differences), size=(resamples, len(differences)))].mean(axis=1)
     low, high = np.quantile(samples, [0.025, 0.975])
-    return {"difference": differences.mean(), "low": float(low), "high": float(high)}
+    return {N_("difference"): differences.mean(), N_("low"): float(low), N_("high"): float(high)}

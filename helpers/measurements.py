@@ -10,7 +10,7 @@ import psutil
 import torch
 from transformers import Trainer
 
-from helpers.i18n import _
+from helpers.i18n import N_, _
 
 
 class PeakMemory:
@@ -73,11 +73,11 @@ def run_summary(trainer: Trainer, peak_memory_mib: float) -> dict[str, float]:
     """Return what a finished run cost: trainable parameters, seconds, tokens per second, peak memory, final loss."""
     speed = training_speed(trainer)
     return {
-        "trainable parameters (M)": trainable_parameters(trainer.model) / 1e6,
-        "training seconds": speed["seconds"],
-        "tokens per second": speed["tokens_per_second"],
-        "peak memory added (MiB)": peak_memory_mib,
-        "final training loss": losses(trainer)[-1],
+        N_("trainable parameters (M)"): trainable_parameters(trainer.model) / 1e6,
+        N_("training seconds"): speed["seconds"],
+        N_("tokens per second"): speed["tokens_per_second"],
+        N_("peak memory added (MiB)"): peak_memory_mib,
+        N_("final training loss"): losses(trainer)[-1],
     }
 
 

@@ -11,18 +11,18 @@ from transformers import PreTrainedTokenizerBase, TrainerCallback
 from helpers.environment import progress_displays_off
 from helpers.generation import generate_replies, prompt_messages
 from helpers.house_style import score_replies
-from helpers.i18n import _
+from helpers.i18n import N_, _
 from helpers.plots import validation_curves
 
 # Trainer's log keys, renamed for a reader, in the order the history table shows them.
 HISTORY_COLUMNS = {
-    "loss": "train loss",
-    "eval_loss": "validation loss",
-    "mean_token_accuracy": "train accuracy",
-    "eval_mean_token_accuracy": "validation accuracy",
-    "entropy": "train entropy",
-    "eval_entropy": "validation entropy",
-    "eval_house_style": "house-style score",
+    "loss": N_("train loss"),
+    "eval_loss": N_("validation loss"),
+    "mean_token_accuracy": N_("train accuracy"),
+    "eval_mean_token_accuracy": N_("validation accuracy"),
+    "entropy": N_("train entropy"),
+    "eval_entropy": N_("validation entropy"),
+    "eval_house_style": N_("house-style score"),
 }
 
 
@@ -35,7 +35,7 @@ def history_table(log_history: list[dict]) -> pd.DataFrame:
             rows.setdefault(entry["step"], {}).update(values)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table = table[[column for column in HISTORY_COLUMNS.values() if column in table]]
-    table.index.name = "step"
+    table.index.name = N_("step")
     return table.sort_index()
 
 

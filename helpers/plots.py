@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from helpers.i18n import _
+from helpers.i18n import _, in_language
 
 
 def token_count_histogram(
@@ -82,7 +82,7 @@ def loss_curves(histories: dict[str, list[dict]], title: str | None = None) -> F
     figure, axes = plt.subplots(figsize=(7, 3.2))
     for name, history in histories.items():
         points = [(entry["step"], entry["loss"]) for entry in history if "loss" in entry]
-        axes.plot(*zip(*points), marker="o", markersize=3, label=name)
+        axes.plot(*zip(*points), marker="o", markersize=3, label=in_language(name))
     axes.set_xlabel(_("optimizer step"))
     axes.set_ylabel(_("loss (assistant tokens)"))
     axes.set_title(title)
@@ -177,8 +177,8 @@ def criteria_bars(
     colours = ["#adb5bd", "#40916c", "#1d3557", "#e76f51", "#f4a261"]
     for k, (name, model_scores) in enumerate(scores.items()):
         positions = [i + (k - (len(scores) - 1) / 2) * width for i in range(len(criteria))]
-        axes.bar(positions, [model_scores[c] for c in criteria], width, color=colours[k % len(colours)], label=name)
-    axes.set_xticks(range(len(criteria)), criteria, rotation=30, ha="right")
+        axes.bar(positions, [model_scores[c] for c in criteria], width, color=colours[k % len(colours)], label=in_language(name))
+    axes.set_xticks(range(len(criteria)), [in_language(criterion) for criterion in criteria], rotation=30, ha="right")
     axes.set_ylim(0, 1.05)
     axes.set_ylabel(ylabel)
     axes.set_title(title)

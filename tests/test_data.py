@@ -8,6 +8,7 @@ import pytest
 from helpers import data
 from helpers.data import (
     DATA_DIR,
+    QUIZ_SUBJECTS,
     ConversationError,
     load_general_knowledge,
     load_raw_qa,
@@ -166,6 +167,10 @@ def test_load_general_knowledge():
     assert all(len(choices) == 4 for choices in questions["choices"])
     assert len(set(questions["id"])) == len(questions)
     assert len(set(questions["subject"])) >= 5
+
+
+def test_the_quiz_subjects_are_the_ones_a_figure_can_name_in_the_learners_language():
+    assert set(load_general_knowledge()["subject"]) == set(QUIZ_SUBJECTS)
 
 
 def test_general_knowledge_answers_are_balanced_across_positions():

@@ -1,5 +1,6 @@
 """Tests for helpers.i18n: the language setting and the gettext catalogues."""
 
+import pandas as pd
 import polib
 import pytest
 
@@ -54,3 +55,30 @@ def test_either_joins_with_or_in_the_learners_language(monkeypatch):
     monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
     word = catalogue("vi").gettext("{first} or {second}").format(first="", second="").strip()
     assert either(["'a'", "'b'"]) == f"'a' {word} 'b'" != "'a' or 'b'"
+
+
+def test_a_label_marked_n_stays_english_in_the_code_and_is_translated_where_a_table_is_shown(monkeypatch):
+    from helpers.i18n import N_, labelled
+    from helpers.monitoring import HISTORY_COLUMNS
+
+    table = pd.DataFrame({HISTORY_COLUMNS["eval_loss"]: [1.5], "a column nobody translated": [2.0]}, index=pd.Index([3], name="step"))
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    assert N_("validation loss") == HISTORY_COLUMNS["eval_loss"] == "validation loss"  # the key the code looks up
+    shown = labelled(table)
+    assert list(shown.columns) == [_("validation loss"), "a column nobody translated"] and _("validation loss") != "validation loss"
+    assert shown.index.name == _("step") != "step"
+    assert table.columns[0] == "validation loss"  # the table itself keeps its keys
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "en")
+    assert labelled(table).equals(table) and list(labelled(table).columns) == list(table.columns)
+
+
+def test_the_notebooks_table_labels_are_in_the_catalogue(monkeypatch):
+    label = next(
+        entry
+        for path in sorted((i18n.NOTEBOOK_LOCALE_DIR / "vi" / "LC_MESSAGES").rglob("*.po"))
+        for entry in polib.pofile(str(path)).translated_entries()
+        if entry.msgctxt == i18n.LABEL_CONTEXT and entry.msgstr != entry.msgid
+    )
+    monkeypatch.setenv(LANGUAGE_VARIABLE, "vi")
+    assert i18n.in_language(label.msgid) == label.msgstr
+    assert i18n.in_language(3) == 3
