@@ -8,8 +8,6 @@ SFT_COURSE_BASE_MODEL to that family would. The training runs are in the slow ti
 import copy
 import dataclasses
 import math
-import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,7 +16,6 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from trl import SFTTrainer
 
 from helpers.chat_format import chat_format
-from helpers.course import LESSONS, lesson_notebook
 from helpers.data import load_general_knowledge
 from helpers.environment import Environment
 from helpers.evaluation import assistant_perplexity, multiple_choice_table
@@ -32,7 +29,6 @@ from helpers.templates import set_training_template
 from helpers.trl_cli import write_trl_cli_files
 from helpers.widgets import ChatWidget
 
-ROOT = Path(__file__).resolve().parent.parent
 FAMILIES = ["smollm2", *STAND_INS]
 # A CPU without bf16, so a run trains in float32 wherever the test runs.
 CPU_ENV = Environment(platform="local", device="cpu", device_name="CPU", bf16=False, online=False,
@@ -180,18 +176,3 @@ def test_a_trained_model_stops_at_its_end_of_turn_with_a_bare_generate_after_fro
     assert output[0, -1] == found.end_of_turn_id
     assert tokenizer.decode(output[0, prompt["input_ids"].shape[1] :], skip_special_tokens=True).strip() == turns[first][0]
 
-
-@pytest.mark.slow
-def test_lesson_2_runs_top_to_bottom_on_the_llama_3_stand_in(tmp_path, monkeypatch):
-    """A learner who sets both model settings to a Llama 3 model: lesson 2 (demo profile) runs with its asserts."""
-    from scripts.test_notebooks import run
-
-    folder = str(stand_in_dir("llama3"))
-    for name, value in {"SFT_COURSE_BASE_MODEL": folder, "SFT_COURSE_INSTRUCT_MODEL": folder, "SFT_COURSE_PROFILE": "demo"}.items():
-        monkeypatch.setenv(name, value)  # the kernel inherits them
-    lesson_2 = ROOT / lesson_notebook(next(lesson for lesson in LESSONS if lesson.name.startswith("02_")))
-    notebook = tmp_path / "notebooks" / lesson_2.name
-    notebook.parent.mkdir()
-    shutil.copy(lesson_2, notebook)
-    seconds, error = run(notebook)
-    assert not error, error
