@@ -27,7 +27,9 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self._start = torch.cuda.memory_allocated()
             return self
-        # A CPU has no peak counter that can be reset, so a thread samples the resident size.
+        # A CPU has no peak counter that can be reset, so a thread samples the resident size. Memory the process
+        # had already touched and freed can be reused without growing it, so this is a lower bound; a fresh
+        # kernel (a lesson) sees its training's peak.
         process = psutil.Process()
         self._start = self._peak = process.memory_info().rss
         self._stop = threading.Event()
