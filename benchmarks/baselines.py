@@ -33,10 +33,10 @@ default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # b
 import pandas as pd  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from helpers.baselines import classifier_outcomes, few_shot_examples, prompted_conversations  # noqa: E402
+from helpers.baselines import answer_with_cost, classifier_outcomes, few_shot_examples, prompted_conversations  # noqa: E402
 from helpers.data import load_support_desk, without_system_prompt  # noqa: E402
 from helpers.environment import detect  # noqa: E402
-from helpers.generation import generate_turns, prompt_messages  # noqa: E402
+from helpers.generation import prompt_messages  # noqa: E402
 from helpers.house_style import majority_outcomes, outcome_table  # noqa: E402
 from helpers.intervals import paired_difference, rates_with_intervals  # noqa: E402
 from helpers.models import load_model_and_tokenizer  # noqa: E402
@@ -49,17 +49,9 @@ COLUMNS = ("format", "category_correct", "policy_correct", "content")
 
 
 def _answered(model, tokenizer, conversations: list[list[dict]], rows) -> tuple[pd.DataFrame, dict]:
-    """Return the replies' outcomes and what answering cost (seconds, prompt tokens, replies that never stopped)."""
-    texts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) for messages in conversations]
-    prompt_tokens = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    start = time.perf_counter()
-    turns = generate_turns(model, tokenizer, conversations, progress=False)
-    cost = {
-        "seconds": round(time.perf_counter() - start, 1),
-        "prompt tokens (mean)": round(sum(prompt_tokens) / len(prompt_tokens)),
-        "never stopped": sum(not ended for unused, ended in turns),
-    }
-    return outcome_table([reply for reply, unused in turns], rows), cost
+    """Return the replies' outcomes and what answering cost (seconds in all and per reply, prompt tokens, replies that never stopped)."""
+    replies, cost = answer_with_cost(model, tokenizer, conversations)
+    return outcome_table(replies, rows), {"seconds": round(cost["seconds per reply"] * len(rows), 1), **cost}
 
 
 def main() -> None:

@@ -8,16 +8,18 @@ the same rows, so their outcomes pair with its outcomes (helpers.intervals.paire
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from helpers.generation import prompt_messages
+from helpers.generation import generate_turns, prompt_messages
 from helpers.house_style import expected_fields
-from helpers.i18n import _
+from helpers.i18n import N_, _
 from helpers.support_desk import SYSTEM_PROMPT
 
 LABELS = ("category", "policy")
@@ -93,3 +95,19 @@ def prompted_conversations(rows: Sequence[dict], examples: Sequence[dict] = ()) 
         + [message for message in prompt_messages(row["messages"]) if message["role"] != "system"]
         for row in rows
     ]
+
+
+def answer_with_cost(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict]]
+) -> tuple[list[str], dict[str, float]]:
+    """Return the model's replies to the conversations and what they cost: prompt tokens, seconds per reply, replies that never stopped."""
+    texts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) for messages in conversations]
+    prompt_tokens = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    start = time.perf_counter()
+    turns = generate_turns(model, tokenizer, conversations, progress=False)
+    cost = {
+        N_("prompt tokens (mean)"): round(sum(prompt_tokens) / len(prompt_tokens)),
+        N_("seconds per reply"): round((time.perf_counter() - start) / len(conversations), 2),
+        N_("never stopped"): sum(not ended for unused, ended in turns),
+    }
+    return [reply for reply, unused in turns], cost

@@ -25,12 +25,14 @@ class Lesson:
     name: str  # the notebook's file name without .ipynb; its solutions are <name>_solutions.ipynb
     trains: bool  # it fine-tunes a model: `make test-notebooks` runs it in the demo profile
     gpu: bool  # it runs at lesson scale on a GPU: `make test-gpu` runs it in the lesson profile
+    exercises: bool = True  # it ends with exercises, worked in its solutions notebook (an optional deep dive has none)
 
 
 LESSONS = (
     Lesson("01_chat_templates", trains=False, gpu=False),
     Lesson("02_supervised_fine_tuning", trains=True, gpu=True),
     Lesson("02b_lora_and_adapters", trains=True, gpu=True),
+    Lesson("02c_under_the_hood", trains=False, gpu=False, exercises=False),
     Lesson("03_validation_monitoring", trains=True, gpu=True),
     Lesson("04_evaluation", trains=True, gpu=True),
 )
@@ -52,7 +54,12 @@ def lesson_notebook(lesson: Lesson, language: str = LANGUAGES[0], solution: bool
 
 def edition_notebooks(language: str) -> list[Path]:
     """Return an edition's notebooks, relative to the repository: its lessons in order, then their solutions."""
-    return [lesson_notebook(lesson, language, solution) for solution in (False, True) for lesson in LESSONS]
+    return [
+        lesson_notebook(lesson, language, solution)
+        for solution in (False, True)
+        for lesson in LESSONS
+        if lesson.exercises or not solution
+    ]
 
 
 def course_notebooks(root: str | Path = ".") -> list[Path]:

@@ -58,6 +58,13 @@ def without_system_prompt(row: dict) -> dict:
     return {"messages": [message for message in row["messages"] if message["role"] != "system"]}
 
 
+def load_realistic_messages() -> datasets.Dataset:
+    """Return customer messages written unlike the support-desk data (longer, with context and typos), each with its category and policy."""
+    # Hand-written, 3 per topic, to test generalisation beyond the generator's wordings: no reference replies,
+    # so each row's messages are the prompt alone.
+    return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "support_desk_realistic.jsonl"))
+
+
 def load_raw_qa() -> datasets.Dataset:
     """Return the small raw question/answer table (columns question, answer, category, policy)."""
     return datasets.Dataset.from_list(read_jsonl(DATA_DIR / "raw_qa.jsonl"))

@@ -8,6 +8,7 @@ finds most likely. Accuracy is the mean of a table column:
     table = multiple_choice_table(model, tokenizer, load_general_knowledge())
     table["correct"].mean()                      # like the harness's acc
     table["correct_norm"].mean()                 # like acc_norm: log-likelihood per character
+    table["correct_calibrated"].mean()           # each choice against its own likelihood after a bare "Answer:"
     table.groupby("subject")["correct"].mean()   # per subject
 """
 
@@ -119,14 +120,18 @@ def continuation_logprobs(
     return sums
 
 
+# The content-free prompt a choice is calibrated against: the question's place left empty.
+NULL_PROMPT = "Answer:"
+
+
 def multiple_choice_table(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, questions: Iterable[dict], batch_size: int = 16
 ) -> pd.DataFrame:
-    """Return a DataFrame with one row per question: the answer, the model's pick, whether it is correct, the margin."""
+    """Return a DataFrame with one row per question: the answer, the model's picks by each rule, whether they are correct, the margin."""
     questions = list(questions)
     if not questions:
         raise ValueError(_("no questions to score; pass rows with 'question', 'choices' and 'answer'"))
-    pairs = []
+    pairs, null_pairs = [], []
     for i, row in enumerate(questions):
         missing = [key for key in ("question", "choices", "answer") if key not in row]
         if missing:
@@ -137,17 +142,24 @@ def multiple_choice_table(
         context = multiple_choice_prompt(row["question"])
         # The leading space belongs to the answer, as in "Answer: Paris".
         pairs += [(context, " " + choice) for choice in row["choices"]]
+        null_pairs += [(NULL_PROMPT, " " + choice) for choice in row["choices"]]
     scores = continuation_logprobs(model, tokenizer, pairs, batch_size)  # every choice of every question at once
+    priors = continuation_logprobs(model, tokenizer, null_pairs, batch_size)
 
     records, start = [], 0
     for row in questions:
         choices = row["choices"]
-        mine, start = scores[start : start + len(choices)], start + len(choices)
+        mine, prior = scores[start : start + len(choices)], priors[start : start + len(choices)]
+        start += len(choices)
         # acc_norm divides by the answer's length in characters, so long answers are not punished for
         # having more tokens to pay for.
         per_char = [score / len(" " + choice) for score, choice in zip(mine, choices)]
         pick = max(range(len(choices)), key=mine.__getitem__)
         pick_norm = max(range(len(choices)), key=per_char.__getitem__)
+        # Calibrated (pointwise mutual information): how much the question raises each answer's likelihood,
+        # so an answer the model finds likely on its own, whatever the question, gains nothing.
+        lift = [score - alone for score, alone in zip(mine, prior)]
+        pick_calibrated = max(range(len(choices)), key=lift.__getitem__)
         best_wrong = max(score for k, score in enumerate(mine) if k != row["answer"])
         records.append(
             {
@@ -155,8 +167,10 @@ def multiple_choice_table(
                 "question": row["question"],
                 "answer": choices[row["answer"]],
                 "predicted": choices[pick],
+                "predicted_norm": choices[pick_norm],
                 "correct": pick == row["answer"],
                 "correct_norm": pick_norm == row["answer"],
+                "correct_calibrated": pick_calibrated == row["answer"],
                 # Log-likelihood of the right answer minus the best wrong one: > 0 when correct, and how sure.
                 "margin": mine[row["answer"]] - best_wrong,
             }

@@ -1,4 +1,4 @@
-"""How sure is a rate measured on a few dozen prompts? Wilson intervals, and a paired bootstrap for differences."""
+"""How sure is a rate measured on a few dozen prompts? Wilson intervals, and bootstrap intervals for differences."""
 
 from __future__ import annotations
 
@@ -70,3 +70,34 @@ def paired_difference(first: pd.Series, second: pd.Series, resamples: int = 10_0
     samples = differences[rng.integers(0, len(differences), size=(resamples, len(differences)))].mean(axis=1)
     low, high = np.quantile(samples, [0.025, 0.975])
     return {N_("difference"): differences.mean(), N_("low"): float(low), N_("high"): float(high)}
+
+
+def unpaired_difference(first: pd.Series, second: pd.Series, resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """Return the difference of two rates on different items (first - second) with its 95% bootstrap interval."""
+    if len(first) == 0 or len(second) == 0:
+        raise ValueError(_("need items in both sets, got {first} and {second}").format(first=len(first), second=len(second)))
+    rng = np.random.default_rng(seed)
+    # Each set is resampled on its own: no item of one has a partner in the other. Such an interval is
+    # wider than a paired one on the same number of items, since each item's own difficulty stays in it.
+    means = [
+        values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+        for values in (first.to_numpy(dtype=float), second.to_numpy(dtype=float))
+    ]
+    low, high = np.quantile(means[0] - means[1], [0.025, 0.975])
+    difference = float(first.mean()) - float(second.mean())
+    return {N_("difference"): difference, N_("low"): float(low), N_("high"): float(high)}
+
+
+def verdict(difference: dict[str, float]) -> str:
+    """Return what a difference's 95% interval allows us to say: ahead or behind beyond noise, or that we cannot tell."""
+    if difference["low"] > 0:
+        return _("higher, beyond noise")
+    if difference["high"] < 0:
+        return _("lower, beyond noise")
+    return _("we cannot tell")
+
+
+def difference_table(differences: dict[str, dict[str, float]], label: str) -> pd.DataFrame:
+    """Return one row per comparison: the difference (named label), its 95% interval and the verdict, rounded for reading."""
+    table = pd.DataFrame(differences).T.astype(float).round(2).rename(columns={"difference": label})
+    return table.assign(**{_("verdict"): [verdict(d) for d in differences.values()]})

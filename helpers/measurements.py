@@ -1,4 +1,5 @@
-"""What a training run measured: peak memory, speed, losses, trainable parameters, and the summary saved beside its model."""
+"""What a training run measured: peak memory, speed, losses, trainable parameters, the summary saved beside its model;
+and what the course's benchmarks measured (benchmarks/results/)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import threading
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import torch
 from transformers import Trainer
@@ -103,3 +105,15 @@ def read_run_summary(folder: str | Path) -> dict[str, float]:
             )
         )
     return json.loads(path.read_text())
+
+
+BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def learning_curve(recipe: str, benchmark: str = "content_accuracy") -> pd.DataFrame:
+    """Return a recipe's measured curve from a benchmark's results: format, category and policy on validation, by step."""
+    records = [record for record in json.loads((BENCHMARK_RESULTS / f"{benchmark}.json").read_text()) if record["recipe"] == recipe]
+    if not records:
+        raise ValueError(_("{benchmark} measured no recipe named {recipe!r}").format(benchmark=benchmark, recipe=recipe))
+    columns = {"validation_format": "format", "validation_category": "category_correct", "validation_policy": "policy_correct"}
+    return pd.DataFrame(records).set_index("step")[list(columns)].rename(columns=columns)

@@ -92,6 +92,24 @@ def loss_curves(histories: dict[str, list[dict]], title: str | None = None) -> F
     return figure
 
 
+def learning_curve(measured: pd.DataFrame, this_run: pd.DataFrame, title: str = "") -> Figure:
+    """Return a figure of format, category and policy by optimizer step: a benchmark's curve (lines), this run's scores (crosses)."""
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    for (name, values), colour in zip(measured.items(), ("#adb5bd", "#1d3557", "#40916c")):
+        axes.plot(measured.index, values, marker="o", color=colour, label=in_language(name))
+        axes.scatter(this_run.index, this_run[name], marker="x", s=60, color=colour)
+    axes.scatter([], [], marker="x", color="black", label=_("this run"))
+    axes.set_xlabel(_("optimizer step"))
+    axes.set_ylabel(_("share of validation prompts"))
+    axes.set_ylim(-0.03, 1.03)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(title)
+    axes.legend(frameon=False, loc="lower right")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
 def validation_curves(log_history: list[dict], title: str = "", stopped_at: int | None = None) -> Figure:
     """Return a figure of training and validation loss against step, the lowest validation loss marked.
 

@@ -1,9 +1,10 @@
-"""Lesson 2's recipe, in one place: the runs by profile, the SFTConfig settings, the rows, and the model it saves.
+"""Lesson 2's recipe, in one place: the runs by profile, the SFTConfig settings, the rows, and the model it saves;
+and lesson 2b's LoRA variant of it, with the adapter it saves.
 
-Lesson 2 writes these values out in its own cells, where the learner reads them (tests/test_recipe.py
-checks that they are these); lesson 2b, lesson 4, the solutions, the exercises and the benchmarks read
-them from here. A model trained by the recipe carries a key (recipe.json beside its weights): a hash of
-everything that shapes it, so a changed setting never reuses a stale model.
+Lessons 2 and 2b write these values out in their own cells, where the learner reads them (tests/test_recipe.py
+checks that they are these); lesson 4, the solutions, the exercises and the benchmarks read them from here.
+A model or adapter trained by the recipe carries a key (recipe.json beside its weights): a hash of
+everything that shapes it, so a changed setting never reuses a stale one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import shutil
 from pathlib import Path
 
 import datasets
-from transformers import PreTrainedTokenizerBase, PrinterCallback, Trainer
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerBase, PrinterCallback, Trainer
 from trl import SFTConfig, SFTTrainer
 
 from helpers.chat_format import chat_format
@@ -50,8 +53,17 @@ SETTINGS = {
     "seed": 42,
 }
 
+# Lesson 2b's LoRA: the adapter, and its learning rate (the rest of SETTINGS stays), chosen on the validation
+# split by benchmarks/lora_learning_rate.py.
+LORA_SETTINGS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
+LORA_LEARNING_RATE = 2e-3
+# LoraConfig fields that change the trained adapter.
+ADAPTER_FIELDS = ("r", "lora_alpha", "lora_dropout", "target_modules", "bias", "use_rslora", "init_lora_weights")
+
 MODEL_FOLDER = "outputs/smollm2-support-desk"  # where lesson 2 saves its model, relative to the notebook's folder
+ADAPTER_FOLDER = "outputs/smollm2-support-desk-lora"  # where lesson 2b saves its adapter, relative to the notebook's folder
 CACHED_MODEL_PREFIX = "lesson2-"  # the course cache keeps lesson 2's models as models/lesson2-<recipe key> (`make clean` removes them)
+CACHED_ADAPTER_PREFIX = "lesson2b-"  # ... and lesson 2b's adapters as models/lesson2b-<recipe key>
 RECIPE_FILE = "recipe.json"  # beside a model trained by the recipe: its key and what went into it
 # SFTConfig fields that change the trained weights; the rest (where to log, what to save) do not.
 SHAPING_FIELDS = (
@@ -100,24 +112,57 @@ def sft_config(
     )
 
 
-def recipe_key(config: SFTConfig, rows: datasets.Dataset, chat_template: str, base_model: str) -> str:
-    """Return a short hash of what shapes a trained model: the settings, the training rows, the template and the base model."""
+def lora_config() -> LoraConfig:
+    """Return lesson 2b's LoraConfig (a fresh one: peft writes into the config it is given)."""
+    return LoraConfig(**LORA_SETTINGS)
+
+
+def lora_sft_config(
+    env: Environment, output_dir: str | Path, run: dict | None = None, tokenizer: PreTrainedTokenizerBase | None = None
+) -> SFTConfig:
+    """Return lesson 2b's SFTConfig: lesson 2's, with LoRA's learning rate."""
+    return dataclasses.replace(sft_config(env, output_dir, run, tokenizer), learning_rate=LORA_LEARNING_RATE)
+
+
+def adapter_settings(config: LoraConfig) -> dict:
+    """Return the LoraConfig fields that shape an adapter, with the target modules as peft resolved them (a sorted list)."""
+    values = {field: getattr(config, field) for field in ADAPTER_FIELDS}
+    if isinstance(values["target_modules"], (set, list, tuple)):
+        values["target_modules"] = sorted(values["target_modules"])
+    return values
+
+
+def recipe_key(
+    config: SFTConfig, rows: datasets.Dataset, chat_template: str, base_model: str, adapter: dict | None = None
+) -> str:
+    """Return a short hash of what shapes a trained model: the settings, the training rows, the template, the base model (and adapter)."""
     shaping = {field: getattr(config, field) for field in SHAPING_FIELDS}
-    content = json.dumps([shaping, rows["messages"], chat_template, base_model], sort_keys=True, default=str)
+    parts = [shaping, rows["messages"], chat_template, base_model] + ([adapter] if adapter is not None else [])
+    content = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
 def trainer_key(trainer: Trainer) -> str:
-    """Return the recipe key of a trainer's run (recipe_key of its settings, rows, template and base model)."""
-    return recipe_key(trainer.args, trainer.train_dataset, trainer.processing_class.chat_template, trainer.model.config.name_or_path)
+    """Return the recipe key of a trainer's run (recipe_key of its settings, rows, template, base model and any LoRA adapter)."""
+    peft_configs = getattr(trainer.model, "peft_config", None)
+    adapter = adapter_settings(peft_configs["default"]) if peft_configs else None
+    base_model = trainer.model.config.name_or_path
+    return recipe_key(trainer.args, trainer.train_dataset, trainer.processing_class.chat_template, base_model, adapter)
 
 
-def expected_key(env: Environment, run: dict) -> str:
-    """Return the recipe key of lesson 2's run here: what trainer_key gives for a trainer that lesson 2 builds."""
+def expected_key(env: Environment, run: dict, lora: bool = False) -> str:
+    """Return the recipe key of lesson 2's run here (lesson 2b's LoRA run if lora): what trainer_key gives for its trainer."""
     tokenizer = set_training_template(load_tokenizer("base", verbose=False))
     train_rows, unused = training_rows(run["train_rows"], 0)
-    config = sft_config(env, "unused", run, tokenizer)
-    return recipe_key(config, train_rows, tokenizer.chat_template, prepare_model_location("base")[0])
+    base_model = prepare_model_location("base")[0]
+    if not lora:
+        return recipe_key(sft_config(env, "unused", run, tokenizer), train_rows, tokenizer.chat_template, base_model)
+    # peft resolves "all-linear" to the model's own layer names: on an empty (meta) copy of it, no weights loaded.
+    with torch.device("meta"):
+        empty = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(base_model))
+    resolved = get_peft_model(empty, lora_config()).peft_config["default"]
+    config = lora_sft_config(env, "unused", run, tokenizer)
+    return recipe_key(config, train_rows, tokenizer.chat_template, base_model, adapter_settings(resolved))
 
 
 def save_recipe(trainer: Trainer, folder: str | Path) -> Path:
@@ -140,42 +185,56 @@ def fine_tuned_model_dir(env: Environment, lesson2_folder: str | Path = MODEL_FO
     That is lesson2_folder when lesson 2 saved it there with today's recipe; otherwise the course cache,
     keyed by the recipe, trained once when missing.
     """
-    run = run or run_for(env)
-    key = expected_key(env, run)
-    lesson2_folder = Path(lesson2_folder)
-    saved = saved_key(lesson2_folder)
+    return _recipe_folder(env, Path(lesson2_folder), run or run_for(env), lora=False)
+
+
+def adapter_dir(env: Environment, lesson2b_folder: str | Path = ADAPTER_FOLDER, run: dict | None = None) -> tuple[Path, str]:
+    """Return the folder of lesson 2b's LoRA adapter for this profile's run (or the given run) and where it came from.
+
+    As fine_tuned_model_dir: lesson 2b's output when its recipe is today's, else the course cache, trained once when missing.
+    """
+    return _recipe_folder(env, Path(lesson2b_folder), run or run_for(env), lora=True)
+
+
+def _recipe_folder(env: Environment, lesson_folder: Path, run: dict, lora: bool) -> tuple[Path, str]:
+    """Return the folder of the recipe's model (or LoRA adapter) and where it came from; train and cache it when missing."""
+    key = expected_key(env, run, lora)
+    lesson = _("lesson 2b") if lora else _("lesson 2")
+    saved = saved_key(lesson_folder)
     if saved == key:
-        return lesson2_folder, _("lesson 2's output ({folder})").format(folder=lesson2_folder.as_posix())
+        return lesson_folder, _("{lesson}'s output ({folder})").format(lesson=lesson, folder=lesson_folder.as_posix())
     why = (
-        _("lesson 2 had not run")
+        _("{lesson} had not run").format(lesson=lesson)
         if saved is None
-        else _("lesson 2's saved model was trained with another recipe (another profile, or changed settings)")
+        else _("{lesson}'s saved model was trained with another recipe (another profile, or changed settings)").format(lesson=lesson)
     )
-    cached = cache_dir() / "models" / f"{CACHED_MODEL_PREFIX}{key}"
+    cached = cache_dir() / "models" / f"{CACHED_ADAPTER_PREFIX if lora else CACHED_MODEL_PREFIX}{key}"
     shown = str(cached).replace(str(Path.home()), "~")
     if saved_key(cached) == key:
         return cached, _("the course cache ({folder}), trained earlier because {why}").format(folder=shown, why=why)
     print(
         _(
-            "Lesson 2's model is not here: training its run now ({steps} steps of {batch} conversations; "
+            "The model of {lesson} is not here: training its run now ({steps} steps of {batch} conversations; "
             "about 4 minutes on a CPU in the quick profile), into {folder}"
-        ).format(steps=run["steps"], batch=run["batch"], folder=shown)
+        ).format(lesson=lesson, steps=run["steps"], batch=run["batch"], folder=shown)
     )
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
     set_training_template(tokenizer)
     train_rows, unused = training_rows(run["train_rows"], 0)
     shutil.rmtree(cached, ignore_errors=True)  # a cache interrupted before it was renamed into place
     with staged_folder(cached) as staging:
+        config = (lora_sft_config if lora else sft_config)(env, staging / "run", run, tokenizer)
         trainer = SFTTrainer(
             model=model,
-            args=dataclasses.replace(sft_config(env, staging / "run", run, tokenizer), disable_tqdm=True),
+            args=dataclasses.replace(config, disable_tqdm=True),
             train_dataset=train_rows,
             processing_class=tokenizer,
+            peft_config=lora_config() if lora else None,
         )
         trainer.remove_callback(PrinterCallback)
         with PeakMemory() as memory:
             trainer.train()
-        trainer.save_model(str(staging))
+        trainer.save_model(str(staging))  # a LoRA run saves its adapter only
         save_run_summary(run_summary(trainer, memory.mib), staging)
         save_recipe(trainer, staging)
         shutil.rmtree(staging / "run", ignore_errors=True)

@@ -3,6 +3,7 @@
 import pytest
 
 from helpers.baselines import (
+    answer_with_cost,
     classifier_outcomes,
     classifier_predictions,
     customer_text,
@@ -67,3 +68,13 @@ def test_a_prompted_conversation_is_guidelines_examples_then_the_customers_turns
     assert [message["role"] for message in shown] == ["user", "assistant"] * 2
     assert shown[1]["content"] == examples[0]["messages"][-1]["content"]
     assert sum(message["role"] == "system" for message in few_shot) == 1
+
+
+def test_answering_reports_the_replies_and_their_cost(turn_model, base_tokenizer):
+    short = [[{"role": "user", "content": "Hi"}]]
+    longer = [[{"role": "system", "content": "Be brief. " * 20}, {"role": "user", "content": "Hi"}]]
+    replies, cost = answer_with_cost(turn_model, base_tokenizer, short * 2)
+    assert replies == ["Hello", "Hello"]
+    assert cost["never stopped"] == 0 and cost["seconds per reply"] >= 0
+    unused, longer_cost = answer_with_cost(turn_model, base_tokenizer, longer)
+    assert longer_cost["prompt tokens (mean)"] >= cost["prompt tokens (mean)"] + 40

@@ -12,6 +12,7 @@ from helpers.data import (
     ConversationError,
     load_general_knowledge,
     load_raw_qa,
+    load_realistic_messages,
     load_smoltalk,
     load_support_desk,
     validate_conversation,
@@ -46,6 +47,22 @@ def test_load_support_desk():
 def test_load_support_desk_unknown_split():
     with pytest.raises(ValueError, match="unknown split 'valid'.*train, validation, test"):
         load_support_desk("valid")
+
+
+def test_realistic_messages_cover_every_topic_in_words_the_generated_data_never_uses():
+    realistic = load_realistic_messages()
+    assert realistic.column_names == ["id", "category", "topic", "policy", "messages"]
+    support_desk = load_support_desk()
+    labels = {row["topic"]: (row["category"], row["policy"]) for row in support_desk["train"]}
+    assert Counter(realistic["topic"]) == {topic: 3 for topic in labels}
+    assert all(labels[row["topic"]] == (row["category"], row["policy"]) for row in realistic)
+    assert all([message["role"] for message in row["messages"]] == ["user"] for row in realistic)
+    generated = [message["content"] for split in support_desk.values() for row in split for message in row["messages"]]
+    messages = [row["messages"][0]["content"] for row in realistic]
+    assert not any(message in text or text in message for message in messages for text in generated)
+    mean_words = lambda texts: sum(len(text.split()) for text in texts) / len(texts)  # noqa: E731
+    test_requests = [row["messages"][-2]["content"] for row in support_desk["test"]]
+    assert mean_words(messages) > 1.5 * mean_words(test_requests)  # longer: context around the request
 
 
 def test_load_raw_qa():

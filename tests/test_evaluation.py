@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from helpers.evaluation import (
+    NULL_PROMPT,
     assistant_perplexity,
     continuation_logprobs,
     multiple_choice_prompt,
@@ -52,7 +53,9 @@ LETTER = {
     "answer": 3,
 }
 QUESTIONS = [MOUSE, TITANIC, LETTER]
-COLUMNS = ["id", "subject", "question", "answer", "predicted", "correct", "correct_norm", "margin"]
+COLUMNS = [
+    "id", "subject", "question", "answer", "predicted", "predicted_norm", "correct", "correct_norm", "correct_calibrated", "margin",
+]
 
 
 def log_prob_of_token(model, ids, t):
@@ -141,6 +144,18 @@ def test_multiple_choice_table_has_one_row_per_question(base_model_and_tokenizer
     assert table["predicted"].tolist() == ["mice", "the Titanic", "A"]  # easy enough for any SmolLM2
     assert table["correct"].all() and (table["margin"] > 0).all()
     assert table["correct"].mean() == 1.0
+
+
+def test_calibrated_pick_subtracts_each_answers_likelihood_without_the_question(base_model_and_tokenizer):
+    model, tokenizer = base_model_and_tokenizer
+    row = multiple_choice_table(model, tokenizer, [TITANIC]).iloc[0]
+    prompt, choices = multiple_choice_prompt(TITANIC["question"]), [" " + choice for choice in TITANIC["choices"]]
+    with_question = continuation_logprobs(model, tokenizer, [(prompt, choice) for choice in choices])
+    alone = continuation_logprobs(model, tokenizer, [(NULL_PROMPT, choice) for choice in choices])
+    lift = [a - b for a, b in zip(with_question, alone)]
+    assert row["correct_calibrated"] == (max(range(len(lift)), key=lift.__getitem__) == TITANIC["answer"])
+    per_char = [a / len(" " + c) for a, c in zip(with_question, TITANIC["choices"])]
+    assert row["predicted_norm"] == TITANIC["choices"][max(range(len(per_char)), key=per_char.__getitem__)]
 
 
 def test_a_wrong_pick_has_a_negative_margin(base_model_and_tokenizer):

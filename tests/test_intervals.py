@@ -1,13 +1,16 @@
-"""Tests for the intervals module: Wilson intervals and the paired bootstrap."""
+"""Tests for the intervals module: Wilson intervals, the paired and the unpaired bootstrap."""
 
 import pandas as pd
 import pytest
 
 from helpers.intervals import (
+    difference_table,
     interval_table,
     paired_difference,
     rate_with_interval,
     rates_with_intervals,
+    unpaired_difference,
+    verdict,
     wilson_interval,
     with_interval,
 )
@@ -57,6 +60,23 @@ def test_paired_difference_keeps_pairs_together():
         paired_difference(first, second[:10])
 
 
+def test_unpaired_difference_is_wider_than_the_paired_one_and_takes_sets_of_any_size():
+    # The second set is the first with 6 of its 30 misses turned right: paired, only those 6 vary.
+    first = pd.Series([True] * 30 + [False] * 30)
+    second = pd.Series([True] * 36 + [False] * 24)
+    unpaired, paired = unpaired_difference(first, second), paired_difference(first, second)
+    assert unpaired["difference"] == pytest.approx(paired["difference"]) == pytest.approx(-0.1)
+    assert unpaired["high"] - unpaired["low"] > 1.5 * (paired["high"] - paired["low"])
+    assert unpaired["low"] < -0.1 < unpaired["high"]
+    # Two independent samples of 50%, 64 each: the interval is about +-0.17 (1.96 x sqrt(2 x 0.25 / 64)).
+    half = pd.Series([True, False] * 32)
+    spread = unpaired_difference(half, half.sample(frac=1, random_state=1))
+    assert spread["low"] == pytest.approx(-0.17, abs=0.03) and spread["high"] == pytest.approx(0.17, abs=0.03)
+    assert unpaired_difference(first, second[:10])["difference"] == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match="items in both"):
+        unpaired_difference(first, second[:0])
+
+
 def test_interval_table_leaves_blanks_where_a_model_has_no_such_outcome():
     table = interval_table({
         "model": pd.DataFrame({"format": [True, False], "content": [True, True]}),
@@ -81,3 +101,14 @@ def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnames
         wilson_interval(5, 3)
     expected = vietnamese("successes must be between 0 and trials ({trials}), got {successes}").format(trials=3, successes=5)
     assert str(translated.value) == expected != str(english.value)
+
+
+def test_a_verdict_reads_the_interval_not_the_difference():
+    assert verdict({"difference": 0.05, "low": 0.01, "high": 0.09}) == "higher, beyond noise"
+    assert verdict({"difference": -0.3, "low": -0.5, "high": -0.1}) == "lower, beyond noise"
+    assert verdict({"difference": 0.2, "low": -0.01, "high": 0.4}) == "we cannot tell"
+    first, second = pd.Series([True] * 50 + [False] * 14), pd.Series([True] * 10 + [False] * 54)
+    table = difference_table({"a minus b": paired_difference(first, second), "a minus a": paired_difference(first, first)}, "gain")
+    assert list(table.columns) == ["gain", "low", "high", "verdict"]
+    assert table.loc["a minus b", "gain"] == 0.62 and table.loc["a minus b", "verdict"] == "higher, beyond noise"
+    assert table.loc["a minus a", "verdict"] == "we cannot tell"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from helpers.measurements import PeakMemory, losses, read_run_summary, run_summary, save_run_summary, training_speed
+from helpers.measurements import PeakMemory, learning_curve, losses, read_run_summary, run_summary, save_run_summary, training_speed
 
 # ── PeakMemory ────────────────────────────────────────────────────────────────────────────────────
 
@@ -97,3 +97,12 @@ def test_a_message_comes_out_in_vietnamese_in_the_vietnamese_notebooks(vietnames
         "{path} is missing: the run that saved this model did not record its costs. Run lesson 2 again."
     ).format(path=path)
     assert str(translated.value) == expected != str(english.value)
+
+
+def test_lesson_2s_learning_curve_is_read_from_the_benchmarks_results():
+    curve = learning_curve("lesson2_full")
+    assert list(curve.columns) == ["format", "category_correct", "policy_correct"]
+    assert list(curve.index) == sorted(curve.index) and len(curve) >= 3
+    assert curve.iloc[0]["format"] > curve.iloc[0]["policy_correct"]  # format first, content later: the lesson's point
+    with pytest.raises(ValueError, match="no recipe named 'nonsense'"):
+        learning_curve("nonsense")

@@ -5,7 +5,7 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from helpers.plots import batch_layouts, criteria_bars, run_comparison, token_count_histogram, validation_curves
+from helpers.plots import batch_layouts, criteria_bars, learning_curve, run_comparison, token_count_histogram, validation_curves
 
 
 def test_token_count_histogram_draws_two_labelled_histograms():
@@ -169,3 +169,12 @@ def test_axis_labels_speak_vietnamese_in_the_vietnamese_notebooks(vietnamese):
     assert labels() == (vietnamese("tokens per conversation"), "Train split")  # the title is the notebook's: not translated here
     vietnamese.off()
     assert labels() == ("tokens per conversation", "Train split")
+
+
+def test_learning_curve_draws_the_measured_lines_and_this_runs_points():
+    measured = pd.DataFrame({"format": [0.9, 1.0], "category_correct": [0.5, 0.9], "policy_correct": [0.2, 0.8]}, index=[20, 40])
+    this_run = pd.DataFrame({"format": [0.0, 1.0], "category_correct": [0.0, 1.0], "policy_correct": [0.0, 0.9]}, index=[0, 40])
+    axes = learning_curve(measured, this_run, title="Learning").axes[0]
+    assert [list(line.get_ydata()) for line in axes.get_lines()] == [[0.9, 1.0], [0.5, 0.9], [0.2, 0.8]]
+    assert [list(points.get_offsets()[:, 1]) for points in axes.collections[:3]] == [[0.0, 1.0], [0.0, 1.0], [0.0, 0.9]]
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["format", "category_correct", "policy_correct", "this run"]

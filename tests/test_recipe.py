@@ -19,14 +19,15 @@ from scripts.notebook_source import without_magics
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON2 = ROOT / "notebooks" / "02_supervised_fine_tuning.ipynb"
+LESSON2B = ROOT / "notebooks" / "02b_lora_and_adapters.ipynb"
 # A CPU without bf16, so a run trains in float32 wherever the test runs.
 CPU_ENV = Environment(platform="local", device="cpu", device_name="CPU", bf16=False, online=False,
                       offline_reason="HF_HUB_OFFLINE=1", profile="quick", profile_reason="test")
 TINY_RUN = {"train_rows": 4, "steps": 1, "batch": 2, "micro_batch": 2, "eval_rows": 0}
 
 
-def _lesson2_code() -> ast.Module:
-    cells = json.loads(LESSON2.read_text())["cells"]
+def _lesson2_code(notebook: Path = LESSON2) -> ast.Module:
+    cells = json.loads(notebook.read_text())["cells"]
     return ast.parse("\n".join(without_magics("".join(cell["source"])) for cell in cells if cell["cell_type"] == "code"))
 
 
@@ -44,6 +45,11 @@ def test_lesson_2_writes_out_the_recipes_settings():
     written = _call_keywords(_lesson2_code(), "SFTConfig")
     assert {key: written.get(key) for key in SETTINGS} == SETTINGS
     assert _call_keywords(_lesson2_code(), "shuffle") == {"seed": SHUFFLE_SEED}
+
+
+def test_lesson_2b_writes_out_the_recipes_lora_settings():
+    assert _call_keywords(_lesson2_code(LESSON2B), "LoraConfig") == recipe.LORA_SETTINGS
+    assert _call_keywords(_lesson2_code(LESSON2B), "replace")["learning_rate"] == recipe.LORA_LEARNING_RATE
 
 
 def test_lesson_2_reads_its_run_from_the_recipe():
@@ -105,6 +111,24 @@ def test_a_trainer_built_as_lesson_2_builds_it_has_the_key_later_lessons_expect(
     assert trainer_key(trainer) == expected_key(CPU_ENV, TINY_RUN)
 
 
+def test_a_lora_trainer_built_as_lesson_2b_builds_it_has_the_key_lesson_4_expects(base_model_and_tokenizer, tmp_path):
+    from trl import SFTTrainer
+
+    model, tokenizer = (copy.deepcopy(part) for part in base_model_and_tokenizer)
+    train_rows, unused = recipe.training_rows(TINY_RUN["train_rows"], 0)
+    config = dataclasses.replace(sft_config(CPU_ENV, tmp_path, TINY_RUN), learning_rate=recipe.LORA_LEARNING_RATE)
+    lora = recipe.lora_config()
+    trainer = SFTTrainer(model=model, args=config, train_dataset=train_rows, processing_class=tokenizer, peft_config=lora)
+    assert lora.target_modules != "all-linear"  # peft resolved it in place: why lora_config() returns a fresh one
+    assert trainer_key(trainer) == expected_key(CPU_ENV, TINY_RUN, lora=True) != expected_key(CPU_ENV, TINY_RUN)
+
+
+def test_the_adapters_key_changes_with_its_rank(monkeypatch):
+    key = expected_key(CPU_ENV, TINY_RUN, lora=True)
+    monkeypatch.setitem(recipe.LORA_SETTINGS, "r", 8)
+    assert expected_key(CPU_ENV, TINY_RUN, lora=True) != key
+
+
 def test_lesson_2s_output_is_used_when_its_recipe_is_todays(tmp_path, monkeypatch):
     (tmp_path / recipe.RECIPE_FILE).write_text(json.dumps({"key": expected_key(CPU_ENV, TINY_RUN)}))
     monkeypatch.setattr(recipe, "cache_dir", lambda: pytest.fail("lesson 2's model is there: nothing to train"))
@@ -138,6 +162,24 @@ def test_the_model_is_trained_once_then_cached_and_a_changed_setting_trains_a_ne
     changed, origin = fine_tuned_model_dir(CPU_ENV, tmp_path / "lesson-2-never-ran", TINY_RUN)
     assert changed != folder and "trained just now" in origin
     assert json.loads((changed / recipe.RECIPE_FILE).read_text())["settings"]["learning_rate"] == SETTINGS["learning_rate"]
+
+
+@pytest.mark.slow
+def test_the_adapter_is_trained_once_then_cached_and_loads_onto_the_base_model(tmp_path, monkeypatch, capsys):
+    from peft import PeftModel
+
+    from helpers.models import load_model_and_tokenizer
+
+    monkeypatch.setattr(recipe, "cache_dir", lambda: tmp_path / "cache")
+    folder, origin = recipe.adapter_dir(CPU_ENV, tmp_path / "lesson-2b-never-ran", TINY_RUN)
+    assert "trained just now because lesson 2b had not run" in origin and "The model of lesson 2b is not here" in capsys.readouterr().out
+    assert folder.name.startswith(recipe.CACHED_ADAPTER_PREFIX) and (folder / "adapter_config.json").exists()
+    assert not (folder / "model.safetensors").exists()  # the adapter alone, not the model
+    assert read_run_summary(folder)["trainable parameters (M)"] < 10
+    adapted = PeftModel.from_pretrained(load_model_and_tokenizer("base", verbose=False)[0], folder)
+    assert any("lora_B" in name for name, unused in adapted.named_parameters())
+    again, origin = recipe.adapter_dir(CPU_ENV, tmp_path / "lesson-2b-never-ran", TINY_RUN)
+    assert again == folder and "trained earlier" in origin
 
 
 @pytest.mark.slow
