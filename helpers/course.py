@@ -18,6 +18,9 @@ LANGUAGES = ("en", "vi")
 NOTEBOOKS = Path("notebooks")
 SOLUTIONS = "solutions"  # each edition's worked solutions, in a folder of that name
 OUTPUTS = "outputs"  # what a notebook writes (models, checkpoints, runs), beside it; git ignores it
+# What the lessons keep in the course cache's models/ folder, as <prefix><recipe key> (helpers.recipe): lesson 2's
+# models and lesson 2b's LoRA adapters, trained for a later lesson that ran first. `make clean` removes them.
+CACHED_MODEL_PREFIX, CACHED_ADAPTER_PREFIX = "lesson2-", "lesson2b-"
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,11 @@ def edition_language(notebook: str | Path) -> str:
 
 
 if __name__ == "__main__":
-    # `python -m helpers.course outputs`: the output folders, for `make clean`.
+    # `python -m helpers.course outputs` (the output folders) and `... cached` (the cache's model folders, as
+    # shell patterns), for `make clean`.
     if sys.argv[1:] == ["outputs"]:
         print("\n".join(path.as_posix() for path in output_folders()))
+    elif sys.argv[1:] == ["cached"]:
+        print("\n".join(f"{prefix}*" for prefix in (CACHED_MODEL_PREFIX, CACHED_ADAPTER_PREFIX)))
     else:
-        sys.exit("usage: python -m helpers.course outputs")
+        sys.exit("usage: python -m helpers.course outputs|cached")

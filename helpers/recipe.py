@@ -22,6 +22,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerBa
 from trl import SFTConfig, SFTTrainer
 
 from helpers.chat_format import chat_format
+from helpers.course import CACHED_ADAPTER_PREFIX, CACHED_MODEL_PREFIX
 from helpers.data import load_support_desk, without_system_prompt
 from helpers.environment import Environment
 from helpers.i18n import _
@@ -56,14 +57,12 @@ SETTINGS = {
 # Lesson 2b's LoRA: the adapter, and its learning rate (the rest of SETTINGS stays), chosen on the validation
 # split by benchmarks/lora_learning_rate.py.
 LORA_SETTINGS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
-LORA_LEARNING_RATE = 2e-3
+LORA_LEARNING_RATE = 4e-3
 # LoraConfig fields that change the trained adapter.
 ADAPTER_FIELDS = ("r", "lora_alpha", "lora_dropout", "target_modules", "bias", "use_rslora", "init_lora_weights")
 
 MODEL_FOLDER = "outputs/smollm2-support-desk"  # where lesson 2 saves its model, relative to the notebook's folder
 ADAPTER_FOLDER = "outputs/smollm2-support-desk-lora"  # where lesson 2b saves its adapter, relative to the notebook's folder
-CACHED_MODEL_PREFIX = "lesson2-"  # the course cache keeps lesson 2's models as models/lesson2-<recipe key> (`make clean` removes them)
-CACHED_ADAPTER_PREFIX = "lesson2b-"  # ... and lesson 2b's adapters as models/lesson2b-<recipe key>
 RECIPE_FILE = "recipe.json"  # beside a model trained by the recipe: its key and what went into it
 # SFTConfig fields that change the trained weights; the rest (where to log, what to save) do not.
 SHAPING_FIELDS = (
