@@ -57,7 +57,7 @@ TEST_TEMPLATES = (
     "{name} speaking. We're a group of {people} hoping to come by {day} at {time}.",
     "Is anything free {day} at {time}? There will be {people} of us. Regards, {name}",
     "Please hold a spot: {day}, {time}, party of {people}, under {name}.",
-    "Evening! {name} would like somewhere to sit for {people} {day} {time} if possible.",
+    "Good day! {name} would like somewhere to sit for {people} {day} {time} if possible.",
     "We'd love to eat with you {day} - {people} adults, arriving {time}. Cheers, {name}",
     "Put me down for {day} at {time}, {people} guests, the name's {name}.",
     "Hiya, {people} hungry people, {time}, {day}? Ask for {name}.",
@@ -81,13 +81,16 @@ def written_day(day: str, rng: random.Random) -> str:
 
 
 def written_time(time: str, rng: random.Random) -> str:
-    """Return a 24-hour "HH:MM" as a guest writes it: "7pm", "7:30 pm", "7.30pm", "19:30", "half past 7", ..."""
+    """Return a 24-hour "HH:MM" as a guest writes it: "7pm", "7:30 pm", "7.30pm", "19:30", "half past 7 in the evening", ..."""
     hour, minute = map(int, time.split(":"))
     twelve = hour - 12 if hour > 12 else hour
+    # Every form says which half of the day it means, so the time is in the message, not in the opening hours.
+    period = "in the afternoon" if hour < 17 else "in the evening"
     if minute == 0:
-        forms = (f"{twelve}pm", f"{twelve} pm", f"{twelve}PM", time, f"{twelve} o'clock")
+        words = "noon" if hour == 12 else f"{twelve} {period}"
+        forms = (f"{twelve}pm", f"{twelve} pm", f"{twelve}PM", time, words)
     else:
-        forms = (f"{twelve}:{minute:02d}pm", f"{twelve}:{minute:02d} pm", f"{twelve}.{minute:02d}pm", time, f"half past {twelve}")
+        forms = (f"{twelve}:{minute:02d}pm", f"{twelve}:{minute:02d} pm", f"{twelve}.{minute:02d}pm", time, f"half past {twelve} {period}")
     return rng.choice(forms)
 
 
