@@ -87,7 +87,8 @@ def _checked(row: object, where: str) -> dict:
 def _json_lines(text: str, name: str) -> list[dict]:
     """Return the rows of JSON Lines text (blank lines are not rows), each with its origin; raise DataError at a bad line."""
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split at "\n" only: str.splitlines() would also split at characters a JSON string may hold (U+2028, ...).
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = _("{file} line {line}").format(file=name, line=number)
@@ -191,7 +192,8 @@ def _shape(columns: Sequence[str], user: str | None, assistant: str | None) -> t
             raise DataError(_("name both columns: to_messages(rows, user='...', assistant='...')"))
         missing = [column for column in (user, assistant) if column not in columns]
         if missing:
-            raise DataError(_("no column {missing} in the rows; they have {columns}").format(missing=missing, columns=sorted(columns)))
+            shown = sorted(column for column in columns if column != ORIGIN)
+            raise DataError(_("no column {missing} in the rows; they have {columns}").format(missing=missing, columns=shown))
         return "columns", (user, assistant)
     for shape, needed in SHAPES.items():
         if all(column in columns for column in needed):

@@ -14,6 +14,7 @@ count against the content); "content" is every field right.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -23,6 +24,7 @@ from helpers.i18n import N_, _
 
 Check = Callable[[str, str], "dict[str, bool] | bool"]
 _DECODER = json.JSONDecoder()
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def json_object(reply: str) -> dict | None:
@@ -58,8 +60,19 @@ def reference_record(reference: str) -> dict:
     return record
 
 
+def _number(item: object) -> float | None:
+    """Return a number, or a text that is only a number (digits, a sign, a decimal point), as a float; None for anything else."""
+    if isinstance(item, (int, float)) and not isinstance(item, bool):
+        return float(item)
+    if isinstance(item, str) and _NUMBER.fullmatch(item.strip()):
+        return float(item)
+    return None
+
+
 def same_value(value: object, expected: object) -> bool:
     """Return True when a reply's value is the expected one, forgiving case, surrounding spaces and a number written as text."""
+    if _number(value) is not None and _number(expected) is not None:
+        return _number(value) == _number(expected)
 
     def plain(item: object) -> str:
         text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)

@@ -10,6 +10,7 @@ from helpers.data import (
     DATA_DIR,
     QUIZ_SUBJECTS,
     ConversationError,
+    load_bookings,
     load_general_knowledge,
     load_raw_qa,
     load_smoltalk,
@@ -46,6 +47,15 @@ def test_load_support_desk():
 def test_load_support_desk_unknown_split():
     with pytest.raises(ValueError, match="unknown split 'valid'.*train, validation, test"):
         load_support_desk("valid")
+
+
+def test_load_bookings():
+    bookings = load_bookings()
+    assert isinstance(bookings, datasets.DatasetDict) and list(bookings) == ["train", "validation", "test"]
+    assert [len(split) for split in bookings.values()] == [600, 100, 100]
+    assert bookings["test"][0] == load_bookings("test")[0]
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        load_bookings("dev")
 
 
 def test_load_raw_qa():
@@ -108,7 +118,10 @@ def test_valid_conversations(messages):
         ([SYSTEM, SYSTEM, USER, ASSISTANT], r"message 1 \(role 'system'\): a system message may only come first"),
         ([ASSISTANT, USER], r"message 0 \(role 'assistant'\): expected role 'user' here.*alternate"),
         ([SYSTEM, USER, USER, ASSISTANT], r"message 2 \(role 'user'\): expected role 'assistant' here"),
+        ([SYSTEM, USER, USER, ASSISTANT], r"second 'user' turn in a row; merge the two turns into one, or put the 'assistant' turn"),
         ([USER, ASSISTANT, ASSISTANT], r"message 2 \(role 'assistant'\): expected role 'user' here"),
+        ([USER, ASSISTANT, ASSISTANT], r"second 'assistant' turn in a row; merge"),
+        ([SYSTEM, ASSISTANT, USER], r"message 1 \(role 'assistant'\): expected role 'user' here; user and assistant turns must alternate"),
         ([USER, {"role": "assistant", "content": "  \n"}], r"message 1 \(role 'assistant'\): content is empty"),
         ([{"role": "user", "content": ""}, ASSISTANT], r"message 0 \(role 'user'\): content is empty"),
         ([{"role": "user", "content": 42}, ASSISTANT], r"message 0 \(role 'user'\): content has type int"),
