@@ -67,9 +67,16 @@ def answered(model, tokenizer, conversations: list[list[dict]], references: list
         "seconds": round(time.perf_counter() - start, 1),
         "prompt tokens (mean)": round(sum(prompt_tokens) / len(prompt_tokens)),
         "never stopped": sum(not ended for unused, ended in turns),
-        "first replies": [reply for reply, unused in turns[:3]],
     }
-    return outcome_table([reply for reply, unused in turns], references), cost
+    replies = [reply for reply, unused in turns]
+    outcomes = outcome_table(replies, references)
+    # The wrong replies, for error analysis: which message, what came back, what was expected.
+    cost["wrong (first 12)"] = [
+        {"message": messages[-1]["content"], "reply": reply, "reference": reference}
+        for messages, reply, reference, right in zip(conversations, replies, references, outcomes["content"])
+        if not right
+    ][:12]
+    return outcomes, cost
 
 
 def rates(outcomes: pd.DataFrame) -> dict[str, list[float]]:
@@ -149,6 +156,7 @@ def main() -> None:
         print(f"{shots}-shot, test:", json.dumps(rates(ways[f"instruct, {shots}-shot prompt"][0])), flush=True)
     most_common = most_common_record(reference_replies(train))
     ways[f"most common value ({most_common})"] = (outcome_table([most_common] * len(test), test_references), {})
+    ways["instruct, 0-shot prompt"][1]["wrong (first 12)"] = ways["instruct, 0-shot prompt"][1]["wrong (first 12)"][:3]
 
     reference = ways[f"instruct, {arguments.shots}-shot prompt"][0]
     records = []
