@@ -70,9 +70,10 @@ translations: setup
 	$(BIN)/python -m scripts.translations update
 	$(BIN)/python -m scripts.translations build
 
-# Regenerate the bundled support-desk dataset from its deterministic generator.
+# Regenerate the bundled data sets (the support desk, the restaurant bookings) from their deterministic generators.
 data: setup
 	$(BIN)/python scripts/make_support_desk_data.py
+	$(BIN)/python scripts/make_bookings_data.py
 
 # Remove what the lessons wrote: training outputs, checkpoints, trackio runs (each folder of notebooks
 # has its outputs/ beside it: helpers/course.py lists them), and lesson 2's models and lesson 2b's adapters

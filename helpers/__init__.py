@@ -5,7 +5,9 @@ models (which SmolLM2, loading it), chatml (SmolLM2's chat format), chat_format 
 read from its tokenizer), stand_ins (other families' offline stand-ins), lora (what an adapter targets),
 company (Nimbus's facts), topics (its request topics, from a data file),
 house_style (the reply format, its writer and its scorer), support_desk (the bundled dataset's generator),
-data (loaders, validation), templates (chat templates, trained-token view), generation (batched replies),
+bookings (the second bundled task's generator), data (loaders, validation), own_data (the learner's own data:
+read, mapped to messages, checked, split), task_checks (a task's own check of a reply, e.g. JSON fields),
+templates (chat templates, trained-token view), generation (batched replies),
 training (precision, mixed precision undone), recipe (lesson 2's recipe, its model found or trained),
 measurements (memory, speed, the run summary), trl_cli (TRL's command-line files),
 monitoring (callbacks and logs while training), evaluation (perplexity, multiple choice),

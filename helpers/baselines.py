@@ -2,7 +2,8 @@
 
 The classifier reads what the customer wrote and predicts the category and policy code; it writes no
 reply. The prompted model gets the guidelines as its system prompt and, for a few-shot prompt, some
-training conversations before the customer's message. Both are scored like the fine-tuned model, on
+training conversations before the customer's message; another task's prompt is built the same way, from its
+own instruction and rows (helpers.bookings, or a learner's data). Both are scored like the fine-tuned model, on
 the same rows, so their outcomes pair with its outcomes (helpers.intervals.paired_difference).
 """
 
@@ -67,12 +68,15 @@ def classifier_outcomes(train_rows: Sequence[dict], rows: Sequence[dict]) -> pd.
     return right.assign(content=right.all(axis=1))
 
 
-def few_shot_examples(train_rows: Sequence[dict], shots: int) -> list[dict]:
-    """Return `shots` single-turn training rows, taking the topics in turn so that each example shows another one."""
+def few_shot_examples(train_rows: Sequence[dict], shots: int, key: str | None = "topic") -> list[dict]:
+    """Return `shots` single-turn training rows, taking the rows' `key` values (topics) in turn so that each example shows another one.
+
+    key=None takes the rows in order (rows with nothing to tell them apart, e.g. a learner's own).
+    """
     by_topic: dict[str, list[dict]] = {}
     for row in train_rows:
         if sum(message["role"] == "user" for message in row["messages"]) == 1:
-            by_topic.setdefault(row["topic"], []).append(row)
+            by_topic.setdefault(row[key] if key else "", []).append(row)
     available = sum(len(topic_rows) for topic_rows in by_topic.values())
     if shots > available:
         raise ValueError(
@@ -87,11 +91,16 @@ def few_shot_examples(train_rows: Sequence[dict], shots: int) -> list[dict]:
     return examples[:shots]
 
 
-def prompted_conversations(rows: Sequence[dict], examples: Sequence[dict] = ()) -> list[list[dict]]:
-    """Return each row's prompt for an instruct model: the guidelines as system prompt, the examples' turns, then the row's own."""
+def prompted_conversations(
+    rows: Sequence[dict], examples: Sequence[dict] = (), system_prompt: str = SYSTEM_PROMPT
+) -> list[list[dict]]:
+    """Return each row's prompt for an instruct model: the instruction as system prompt, the examples' turns, then the row's own.
+
+    The instruction is the support desk's guidelines unless another task's is given.
+    """
     shown = [message for example in examples for message in example["messages"] if message["role"] != "system"]
     return [
-        [{"role": "system", "content": SYSTEM_PROMPT}, *shown]
+        [{"role": "system", "content": system_prompt}, *shown]
         + [message for message in prompt_messages(row["messages"]) if message["role"] != "system"]
         for row in rows
     ]

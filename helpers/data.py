@@ -18,6 +18,7 @@ from helpers.i18n import N_, _
 # Found next to this file, so it works from any working directory and after `pip install -e .`.
 DATA_DIR = Path(__file__).resolve().parent / "data_files"
 SUPPORT_DESK_DIR = DATA_DIR / "support_desk"
+BOOKINGS_DIR = DATA_DIR / "bookings"  # the second task: a guest's message to a restaurant -> a JSON booking (helpers.bookings)
 SPLITS = ("train", "validation", "test")
 ROLES = ("system", "user", "assistant")
 # The general-knowledge quiz's subjects (its rows name them), shown in the learner's language where a figure shows them.
@@ -40,17 +41,27 @@ def write_jsonl(rows: list[dict], path: str | Path) -> Path:
     return path
 
 
-def load_support_desk(split: str | None = None) -> datasets.Dataset | datasets.DatasetDict:
-    """Return one split of the Nimbus support-desk data, or all three as a DatasetDict."""
+def _load_splits(folder: Path, split: str | None) -> datasets.Dataset | datasets.DatasetDict:
+    """Return one split of a bundled data set (a folder of train/validation/test JSONL files), or all three."""
     if split is None:
-        return datasets.DatasetDict({name: load_support_desk(name) for name in SPLITS})
+        return datasets.DatasetDict({name: _load_splits(folder, name) for name in SPLITS})
     if split not in SPLITS:
         raise ValueError(
             _("unknown split {split!r}; valid splits are {splits} (or None for all)").format(
                 split=split, splits=", ".join(SPLITS)
             )
         )
-    return datasets.Dataset.from_list(read_jsonl(SUPPORT_DESK_DIR / f"{split}.jsonl"))
+    return datasets.Dataset.from_list(read_jsonl(folder / f"{split}.jsonl"))
+
+
+def load_support_desk(split: str | None = None) -> datasets.Dataset | datasets.DatasetDict:
+    """Return one split of the Nimbus support-desk data, or all three as a DatasetDict."""
+    return _load_splits(SUPPORT_DESK_DIR, split)
+
+
+def load_bookings(split: str | None = None) -> datasets.Dataset | datasets.DatasetDict:
+    """Return one split of the restaurant-booking data (columns id, template, messages), or all three as a DatasetDict."""
+    return _load_splits(BOOKINGS_DIR, split)
 
 
 def without_system_prompt(row: dict) -> dict:
@@ -168,6 +179,13 @@ def validate_conversation(messages: list[dict]) -> None:
                 raise ConversationError(
                     _("{where}: a system message may only come first").format(where=_where(i, message))
                 )
+        elif role != expected and i > 0 and messages[i - 1].get("role") == role:
+            raise ConversationError(
+                _(
+                    "{where}: expected role {expected!r} here, but this is the second {role!r} turn in a row; "
+                    "merge the two turns into one, or put the {expected!r} turn that belongs between them"
+                ).format(where=_where(i, message), expected=expected, role=role)
+            )
         elif role != expected:
             raise ConversationError(
                 _(

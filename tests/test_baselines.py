@@ -52,6 +52,27 @@ def test_few_shot_examples_show_a_new_topic_each_until_every_topic_is_shown(supp
     assert few_shot_examples(train, 5) == examples[:5]
 
 
+def test_few_shot_examples_of_another_task_take_its_own_key_or_the_rows_in_order():
+    from helpers.data import load_bookings
+
+    train = list(load_bookings("train"))
+    examples = few_shot_examples(train, 12, key="template")
+    assert len({row["template"] for row in examples}) == 12
+    assert few_shot_examples(train, 3, key=None) == train[:3]
+
+
+def test_a_prompt_for_another_task_carries_its_instruction():
+    from helpers.bookings import SYSTEM_PROMPT as BOOKINGS_PROMPT
+    from helpers.data import load_bookings
+
+    rows = list(load_bookings("test"))[:2]
+    examples = few_shot_examples(list(load_bookings("train")), 2, key="template")
+    conversation = prompted_conversations(rows, examples, system_prompt=BOOKINGS_PROMPT)[0]
+    assert conversation[0] == {"role": "system", "content": BOOKINGS_PROMPT}
+    assert [message["role"] for message in conversation[1:]] == ["user", "assistant", "user", "assistant", "user"]
+    assert conversation[-1] == rows[0]["messages"][1]
+
+
 def test_more_examples_than_the_rows_hold_is_refused(support_desk):
     with pytest.raises(ValueError, match="single-turn"):
         few_shot_examples(list(support_desk["train"])[:10], 11)

@@ -10,6 +10,7 @@ from helpers.data import (
     DATA_DIR,
     QUIZ_SUBJECTS,
     ConversationError,
+    load_bookings,
     load_general_knowledge,
     load_raw_qa,
     load_realistic_messages,
@@ -63,6 +64,15 @@ def test_realistic_messages_cover_every_topic_in_words_the_generated_data_never_
     mean_words = lambda texts: sum(len(text.split()) for text in texts) / len(texts)  # noqa: E731
     test_requests = [row["messages"][-2]["content"] for row in support_desk["test"]]
     assert mean_words(messages) > 1.5 * mean_words(test_requests)  # longer: context around the request
+
+
+def test_load_bookings():
+    bookings = load_bookings()
+    assert isinstance(bookings, datasets.DatasetDict) and list(bookings) == ["train", "validation", "test"]
+    assert [len(split) for split in bookings.values()] == [600, 100, 100]
+    assert bookings["test"][0] == load_bookings("test")[0]
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        load_bookings("dev")
 
 
 def test_load_raw_qa():
@@ -125,7 +135,10 @@ def test_valid_conversations(messages):
         ([SYSTEM, SYSTEM, USER, ASSISTANT], r"message 1 \(role 'system'\): a system message may only come first"),
         ([ASSISTANT, USER], r"message 0 \(role 'assistant'\): expected role 'user' here.*alternate"),
         ([SYSTEM, USER, USER, ASSISTANT], r"message 2 \(role 'user'\): expected role 'assistant' here"),
+        ([SYSTEM, USER, USER, ASSISTANT], r"second 'user' turn in a row; merge the two turns into one, or put the 'assistant' turn"),
         ([USER, ASSISTANT, ASSISTANT], r"message 2 \(role 'assistant'\): expected role 'user' here"),
+        ([USER, ASSISTANT, ASSISTANT], r"second 'assistant' turn in a row; merge"),
+        ([SYSTEM, ASSISTANT, USER], r"message 1 \(role 'assistant'\): expected role 'user' here; user and assistant turns must alternate"),
         ([USER, {"role": "assistant", "content": "  \n"}], r"message 1 \(role 'assistant'\): content is empty"),
         ([{"role": "user", "content": ""}, ASSISTANT], r"message 0 \(role 'user'\): content is empty"),
         ([{"role": "user", "content": 42}, ASSISTANT], r"message 0 \(role 'user'\): content has type int"),
