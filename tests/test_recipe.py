@@ -20,6 +20,7 @@ from scripts.notebook_source import without_magics
 ROOT = Path(__file__).resolve().parent.parent
 LESSON2 = ROOT / "notebooks" / "02_supervised_fine_tuning.ipynb"
 LESSON2B = ROOT / "notebooks" / "02b_lora_and_adapters.ipynb"
+LORA_SWEEP = ROOT / "benchmarks" / "results" / "lora_learning_rate.json"
 # A CPU without bf16, so a run trains in float32 wherever the test runs.
 CPU_ENV = Environment(platform="local", device="cpu", device_name="CPU", bf16=False, online=False,
                       offline_reason="HF_HUB_OFFLINE=1", profile="quick", profile_reason="test")
@@ -57,6 +58,15 @@ def test_lesson_2_reads_its_run_from_the_recipe():
     assert "RUNS" in names and not any(isinstance(node, ast.Dict) and len(node.keys) == len(RUNS) and
                                        all(isinstance(k, ast.Constant) and k.value in RUNS for k in node.keys)
                                        for node in ast.walk(_lesson2_code())), "lesson 2 has a RUN table of its own"
+
+
+def test_loras_learning_rate_is_the_one_its_sweep_chose_for_lesson_2bs_adapter():
+    # helpers.recipe.LORA_LEARNING_RATE cites benchmarks/lora_learning_rate.py: its stored result must have chosen
+    # it, for the LoraConfig lesson 2b trains.
+    sweep = json.loads(LORA_SWEEP.read_text())
+    assert sweep["best_learning_rate"] == recipe.LORA_LEARNING_RATE
+    assert sweep["split for choosing"] == "validation"
+    assert _call_keywords(_lesson2_code(LESSON2B), "LoraConfig") == sweep["lora_config"]
 
 
 def test_every_profile_sets_the_same_keys_and_sees_each_row_once():
