@@ -131,15 +131,9 @@ def summary_checks(checks: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_replies(replies: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
-    """Return the share of replies passing each criterion, "format" and "content" (see summary_checks), and "overall".
-
-    "overall" is the mean of all seven criteria: one number to watch during training (lesson 3).
-    """
+    """Return the share of replies passing each criterion, then "format" and "content" (see summary_checks)."""
     checks = criteria_table(replies, rows)
-    means = checks.mean().to_dict()
-    means |= summary_checks(checks).mean().to_dict()
-    means["overall"] = sum(means[name] for name in CRITERIA) / len(CRITERIA)
-    return means
+    return checks.mean().to_dict() | summary_checks(checks).mean().to_dict()
 
 
 def outcome_table(replies: Sequence[str], rows: Sequence[dict]) -> pd.DataFrame:

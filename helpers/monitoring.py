@@ -10,7 +10,7 @@ from transformers import PreTrainedTokenizerBase, TrainerCallback
 
 from helpers.environment import progress_displays_off
 from helpers.generation import generate_replies, prompt_messages
-from helpers.house_style import score_replies
+from helpers.house_style import outcome_table
 from helpers.i18n import N_, _
 from helpers.plots import validation_curves
 
@@ -22,7 +22,8 @@ HISTORY_COLUMNS = {
     "eval_mean_token_accuracy": N_("validation accuracy"),
     "entropy": N_("train entropy"),
     "eval_entropy": N_("validation entropy"),
-    "eval_house_style": N_("house-style score"),
+    "eval_format": N_("format"),
+    "eval_content": N_("content"),
 }
 
 
@@ -80,9 +81,12 @@ class LiveLossPlot(TrainerCallback):
 
 
 class HouseStyleCheck(TrainerCallback):
-    """A callback that, every few evaluations, generates replies to a few prompts and logs their house-style score.
+    """A callback that, every few evaluations, generates replies to a few prompts and logs how many pass the house style.
 
-    The score is added to the evaluation's entry in `trainer.state.log_history` as `eval_house_style`.
+    Two shares are added to the evaluation's entry in `trainer.state.log_history`: `eval_format` (replies
+    passing every format check) and `eval_content` (right category and policy), as in lesson 2's scores.
+    `.outcomes` keeps each check's per-prompt outcomes (helpers.house_style.outcome_table), keyed by step,
+    so that two checks can be compared prompt by prompt (a paired difference, helpers.intervals).
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class HouseStyleCheck(TrainerCallback):
         self.tokenizer = tokenizer
         self.every = every
         self.max_new_tokens = max_new_tokens
+        self.outcomes: dict[int, pd.DataFrame] = {}
         self._evaluations = 0
 
     def on_evaluate(self, args, state, control, model=None, **kwargs):
@@ -104,11 +109,13 @@ class HouseStyleCheck(TrainerCallback):
         replies = generate_replies(
             model, self.tokenizer, self.prompts, max_new_tokens=self.max_new_tokens, progress=False
         )
-        score = score_replies(replies, self.rows)["overall"]
+        outcomes = outcome_table(replies, self.rows)
+        self.outcomes[state.global_step] = outcomes
         # Trainer logs an evaluation before calling on_evaluate, so the entry to extend is the last one.
         evaluation = next((entry for entry in reversed(state.log_history) if "eval_loss" in entry), None)
         if evaluation is not None:  # None with several named validation sets (eval_<name>_loss): nothing to attach to
-            evaluation["eval_house_style"] = score
+            evaluation["eval_format"] = float(outcomes["format"].mean())
+            evaluation["eval_content"] = float(outcomes["content"].mean())
 
 
 def tracked_runs(project: str) -> pd.DataFrame:

@@ -113,7 +113,7 @@ def learning_curve(measured: pd.DataFrame, this_run: pd.DataFrame, title: str = 
 def validation_curves(log_history: list[dict], title: str = "", stopped_at: int | None = None) -> Figure:
     """Return a figure of training and validation loss against step, the lowest validation loss marked.
 
-    If the history holds house-style scores (`eval_house_style`), they are drawn on a second axis;
+    If the history holds the house-style check's shares (`eval_format`, `eval_content`), they are drawn on a second axis;
     `stopped_at` draws where early stopping ended the run.
     """
     figure, axes = plt.subplots(figsize=(7, 3.4))
@@ -134,13 +134,21 @@ def validation_curves(log_history: list[dict], title: str = "", stopped_at: int 
     axes.set_ylabel(_("loss (assistant tokens)"))
     axes.set_title(title)
     handles, labels = axes.get_legend_handles_labels()
-    scores = [(entry["step"], entry["eval_house_style"]) for entry in log_history if "eval_house_style" in entry]
-    if scores:
+    # The house-style check's shares (helpers.monitoring.HouseStyleCheck) share a second axis, from 0 to 1.
+    checked = [
+        (points, label, colour, marker)
+        for key, label, colour, marker in (
+            ("eval_format", _("format"), "#40916c", "s"),
+            ("eval_content", _("content"), "#8338ec", "^"),
+        )
+        if (points := [(entry["step"], entry[key]) for entry in log_history if key in entry])
+    ]
+    if checked:
         score_axes = axes.twinx()
-        score_axes.plot(*zip(*scores), color="#40916c", marker="s", markersize=4, linestyle=":",
-                        label=_("house-style score"))
+        for points, label, colour, marker in checked:
+            score_axes.plot(*zip(*points), color=colour, marker=marker, markersize=4, linestyle=":", label=label)
         score_axes.set_ylim(0, 1.05)
-        score_axes.set_ylabel(_("house-style score"))
+        score_axes.set_ylabel(_("share of checked replies passing"))
         more_handles, more_labels = score_axes.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
     if handles:

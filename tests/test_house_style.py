@@ -47,9 +47,9 @@ def test_every_reply_in_the_data_passes():
                     assert failed(message["content"], row["category"], row["policy"]) == set(), row["id"]
         last_replies = [row["messages"][-1]["content"] for row in rows]
         scores = score_replies(last_replies, rows)
-        assert scores == {**dict.fromkeys(CRITERIA, 1.0), "format": 1.0, "content": 1.0, "overall": 1.0}
+        assert scores == {**dict.fromkeys(CRITERIA, 1.0), "format": 1.0, "content": 1.0}
     raw = build_raw_qa()
-    assert score_replies([row["answer"] for row in raw], raw)["overall"] == 1.0
+    assert set(score_replies([row["answer"] for row in raw], raw).values()) == {1.0}
 
 
 def test_good_reply_passes_and_whitespace_is_forgiven():
@@ -114,13 +114,11 @@ def test_score_replies_means():
     rows = [{"category": "BILLING", "policy": "NB-101"}] * 4
     replies = [GOOD, GOOD, GOOD.replace("NB-101", "NB-102"), "Sure, happy to help!"]
     scores = score_replies(replies, rows)
-    assert list(scores) == [*CRITERIA, "format", "content", "overall"]
+    assert list(scores) == [*CRITERIA, "format", "content"]
     assert scores["greeting"] == 0.75
     assert scores["policy_line"] == 0.75
     assert scores["policy_correct"] == 0.5
     assert scores["concise"] == 0.75  # one line is short, but not the house style's five
-    expected_overall = (7 + 7 + 6 + 0) / (4 * 7)  # good, good, all but policy_correct, nothing
-    assert scores["overall"] == pytest.approx(expected_overall)
     assert scores["format"] == 0.75  # every format check passed: the three replies in the house style
     assert scores["content"] == 0.5  # right category and right policy
 

@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fakes import REPLY
 from transformers import TrainerControl, TrainerState
@@ -26,7 +27,7 @@ LOG_HISTORY = [
     {"loss": 2.0, "mean_token_accuracy": 0.50, "entropy": 1.9, "step": 1, "epoch": 0.5},
     {"loss": 1.5, "mean_token_accuracy": 0.60, "entropy": 1.6, "step": 2, "epoch": 1.0},
     {"eval_loss": 1.7, "eval_mean_token_accuracy": 0.55, "eval_entropy": 1.8, "eval_runtime": 0.4,
-     "eval_house_style": 0.25, "step": 2, "epoch": 1.0},
+     "eval_format": 0.25, "eval_content": 0.125, "step": 2, "epoch": 1.0},
     {"loss": 1.0, "mean_token_accuracy": 0.70, "entropy": 1.2, "step": 3, "epoch": 1.5},
     {"loss": 0.8, "mean_token_accuracy": 0.75, "entropy": 1.0, "step": 4, "epoch": 2.0},
     {"eval_loss": 1.4, "eval_mean_token_accuracy": 0.62, "eval_entropy": 1.5, "eval_runtime": 0.4,
@@ -56,7 +57,8 @@ def test_history_table_has_one_row_per_step_training_and_validation_side_by_side
     assert table.loc[2, "train loss"] == 1.5
     assert table.loc[2, "validation loss"] == 1.7
     assert table.loc[4, "validation accuracy"] == 0.62
-    assert table.loc[2, "house-style score"] == 0.25
+    assert (table.loc[2, "format"], table.loc[2, "content"]) == (0.25, 0.125)
+    assert table[["format", "content"]].isna().all(axis=1).tolist() == [True, False, True, True]
     assert table["validation loss"].isna().tolist() == [True, False, True, False]
 
 
@@ -245,8 +247,9 @@ def test_house_style_check_scores_the_1st_then_every_nth_evaluation(check_rows, 
     for step in (1, 2, 3, 4, 5):
         _evaluate(callback, state, step)
     evaluations = [entry for entry in state.log_history if "eval_loss" in entry]
-    assert [entry.get("eval_house_style") for entry in evaluations] == [1.0, None, 1.0, None, 1.0]
-    assert [entry for entry in state.log_history if "loss" in entry and "eval_house_style" in entry] == []
+    assert [entry.get("eval_format") for entry in evaluations] == [1.0, None, 1.0, None, 1.0]
+    assert [entry.get("eval_content") for entry in evaluations] == [1.0, None, 1.0, None, 1.0]
+    assert [entry for entry in state.log_history if "loss" in entry and "eval_format" in entry] == []
     assert len(fake_generation) == 3
     call = fake_generation[0]
     assert (call["model"], call["tokenizer"], call["max_new_tokens"], call["progress"]) == ("model", "tok", 32, False)
@@ -258,7 +261,7 @@ def test_house_style_check_every_one_scores_every_evaluation(check_rows, fake_ge
     state = TrainerState()
     for step in (1, 2, 3):
         _evaluate(callback, state, step)
-    assert [entry.get("eval_house_style") for entry in state.log_history if "eval_loss" in entry] == [1.0] * 3
+    assert [entry.get("eval_format") for entry in state.log_history if "eval_loss" in entry] == [1.0] * 3
 
 
 def test_house_style_check_writes_into_the_latest_evaluation(check_rows, fake_generation):
@@ -266,8 +269,8 @@ def test_house_style_check_writes_into_the_latest_evaluation(check_rows, fake_ge
     state = TrainerState()
     state.log_history = [{"eval_loss": 3.0, "step": 0}, {"loss": 2.0, "step": 1}, {"eval_loss": 1.5, "step": 1}]
     callback.on_evaluate(None, state, TrainerControl(), model=None, metrics={"eval_loss": 1.5})
-    assert "eval_house_style" not in state.log_history[0]
-    assert state.log_history[2]["eval_house_style"] == 1.0
+    assert not {"eval_format", "eval_content"} & set(state.log_history[0])
+    assert (state.log_history[2]["eval_format"], state.log_history[2]["eval_content"]) == (1.0, 1.0)
 
 
 def test_house_style_check_scores_bad_replies_low(check_rows, monkeypatch):
@@ -275,7 +278,35 @@ def test_house_style_check_scores_bad_replies_low(check_rows, monkeypatch):
     callback = HouseStyleCheck(check_rows, tokenizer=None)
     state = TrainerState()
     _evaluate(callback, state, 1)
-    assert 0 <= state.log_history[-1]["eval_house_style"] < 0.5
+    assert (state.log_history[-1]["eval_format"], state.log_history[-1]["eval_content"]) == (0.0, 0.0)
+
+
+def test_house_style_check_logs_format_and_content_apart(check_rows, monkeypatch):
+    # The rows' own replies with the policy code changed: every format check passes, the content does not.
+    replies = [row["messages"][-1]["content"].replace(row["policy"], "NB-000") for row in check_rows]
+    replies[0] = "Sure, happy to help!"
+    monkeypatch.setattr(monitoring, "generate_replies", lambda *args, **kwargs: replies)
+    callback = HouseStyleCheck(check_rows, tokenizer=None)
+    state = TrainerState()
+    _evaluate(callback, state, 1)
+    assert state.log_history[-1]["eval_format"] == pytest.approx(2 / 3)
+    assert state.log_history[-1]["eval_content"] == 0.0
+
+
+def test_house_style_check_keeps_each_checks_outcomes_by_step(check_rows, monkeypatch):
+    perfect = [row["messages"][-1]["content"] for row in check_rows]
+    answers = iter([["Sure, happy to help!"] * len(check_rows), perfect, perfect])
+    monkeypatch.setattr(monitoring, "generate_replies", lambda *args, **kwargs: next(answers))
+    callback = HouseStyleCheck(check_rows, tokenizer=None, every=2)
+    state = TrainerState()
+    for step in (0, 2, 4, 6, 8):
+        state.global_step = step
+        _evaluate(callback, state, step + 1)
+    assert list(callback.outcomes) == [0, 4, 8]  # the 1st, 3rd and 5th evaluation
+    first, last = callback.outcomes[0], callback.outcomes[8]
+    assert list(first.columns) == ["format", "content", "category_correct", "policy_correct"]
+    assert len(first) == len(last) == len(check_rows)  # one row per prompt, in the rows' order: they pair
+    assert not first["format"].any() and last["format"].all() and last["content"].all()
 
 
 # ── tracked_runs (in a subprocess: trackio reads TRACKIO_DIR when imported) ───────────────────────
@@ -353,7 +384,11 @@ def test_house_style_check_scores_replies_that_stop_at_the_end_of_the_turn(
     check_rows, turn_model, base_tokenizer, monkeypatch
 ):
     scored = []
-    monkeypatch.setattr(monitoring, "score_replies", lambda replies, rows: scored.append(replies) or {"overall": 0.0})
+    def outcome_table(replies, rows):
+        scored.append(replies)
+        return pd.DataFrame({"format": [False] * len(rows), "content": [False] * len(rows)})
+
+    monkeypatch.setattr(monitoring, "outcome_table", outcome_table)
     callback = HouseStyleCheck(check_rows, tokenizer=base_tokenizer, every=1, max_new_tokens=16)
     _evaluate(callback, TrainerState(), 1, model=turn_model)
     assert scored == [[REPLY] * len(check_rows)]

@@ -85,20 +85,28 @@ def test_validation_curves_mark_where_training_stopped():
     assert _labels(stopped.axes[0])[-1] == "stopped early (step 3)"
 
 
-def test_validation_curves_draw_house_style_on_a_second_axis():
+def test_validation_curves_draw_format_and_content_on_a_second_axis():
     history = [dict(entry) for entry in VALIDATION_HISTORY]
-    history[1]["eval_house_style"] = 0.2
-    history[5]["eval_house_style"] = 0.9
+    history[1] |= {"eval_format": 0.2, "eval_content": 0.1}
+    history[5] |= {"eval_format": 0.9, "eval_content": 0.3}
     figure = validation_curves(history)
     assert len(figure.axes) == 2
     axes, score_axes = figure.axes
     assert _labels(axes) == [
-        "training loss", "validation loss", "lowest validation loss (step 2)", "house-style score",
+        "training loss", "validation loss", "lowest validation loss (step 2)", "format", "content",
     ]
     assert score_axes.get_ylim() == (0, 1.05)
-    assert score_axes.get_ylabel() == "house-style score"
-    scores = _line(score_axes, "house-style score")
-    assert (list(scores.get_xdata()), list(scores.get_ydata())) == ([1, 3], [0.2, 0.9])
+    assert score_axes.get_ylabel() == "share of checked replies passing"
+    format_line, content_line = _line(score_axes, "format"), _line(score_axes, "content")
+    assert (list(format_line.get_xdata()), list(format_line.get_ydata())) == ([1, 3], [0.2, 0.9])
+    assert (list(content_line.get_xdata()), list(content_line.get_ydata())) == ([1, 3], [0.1, 0.3])
+
+
+def test_validation_curves_draw_whichever_share_was_logged():
+    history = [dict(entry) for entry in VALIDATION_HISTORY]
+    history[1]["eval_format"] = 0.5
+    figure = validation_curves(history)
+    assert [line.get_label() for line in figure.axes[1].get_lines()] == ["format"]
 
 
 def test_validation_curves_without_evaluations_draw_training_loss_only():
