@@ -104,6 +104,16 @@ def _add_embeddings(model: PreTrainedModel, new_rows: int) -> None:
             matrix[old_rows:] = matrix[:old_rows].mean(dim=0)
 
 
+def stand_in_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """Return a family's stand-in tokenizer ("qwen2.5", "llama3", "gemma3"): its special tokens and real chat template, no weights."""
+    spec = stand_in(name)
+    tokenizer = _renamed_tokenizer(bundled_model_dir(), spec.renamed)
+    tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in spec.added], special_tokens=True)
+    tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token = spec.bos_token, spec.eos_token, spec.pad_token
+    tokenizer.chat_template = trl_chat_template(spec.template)
+    return tokenizer
+
+
 def stand_in_dir(name: str) -> Path:
     """Return a folder holding the stand-in for a family ("qwen2.5", "llama3", "gemma3"), building it once from the bundled model."""
     spec = stand_in(name)
@@ -111,10 +121,7 @@ def stand_in_dir(name: str) -> Path:
     if (target / "model.safetensors").is_file():
         return target
     source = bundled_model_dir()
-    tokenizer = _renamed_tokenizer(source, spec.renamed)
-    tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in spec.added], special_tokens=True)
-    tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token = spec.bos_token, spec.eos_token, spec.pad_token
-    tokenizer.chat_template = trl_chat_template(spec.template)
+    tokenizer = stand_in_tokenizer(name)
     ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
     generation = GenerationConfig.from_pretrained(source)
     generation.update(**ids)

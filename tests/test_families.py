@@ -24,7 +24,7 @@ from helpers.house_style import score_replies
 from helpers.lora import attention_projections
 from helpers.models import base_stand_in_dir, load_model_and_tokenizer
 from helpers.recipe import sft_config, training_rows
-from helpers.stand_ins import STAND_INS, stand_in, stand_in_dir
+from helpers.stand_ins import STAND_INS, stand_in, stand_in_dir, stand_in_tokenizer
 from helpers.templates import set_training_template
 from helpers.trl_cli import write_trl_cli_files
 from helpers.widgets import ChatWidget
@@ -64,6 +64,13 @@ def _conversations(support_desk):
 def test_an_unknown_stand_in_names_the_ones_the_course_builds():
     with pytest.raises(ValueError, match="'mistral'.*qwen2.5, llama3, gemma3"):
         stand_in("mistral")
+
+
+@pytest.mark.parametrize("name", list(STAND_INS))
+def test_a_stand_ins_tokenizer_alone_is_the_one_its_folder_holds(name):
+    alone, saved = stand_in_tokenizer(name), AutoTokenizer.from_pretrained(stand_in_dir(name))
+    assert alone.chat_template == saved.chat_template and alone.get_vocab() == saved.get_vocab()
+    assert chat_format(alone).end_of_turn == chat_format(saved).end_of_turn != "<|im_end|>" or name == "qwen2.5"
 
 
 # ── the assistant mask ───────────────────────────────────────────────────────────────────────────
