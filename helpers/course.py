@@ -38,6 +38,7 @@ LESSONS = (
     Lesson("02c_under_the_hood", trains=False, gpu=False, exercises=False),
     Lesson("03_validation_monitoring", trains=True, gpu=True),
     Lesson("04_evaluation", trains=True, gpu=True),
+    Lesson("05_your_own_task", trains=True, gpu=True),
 )
 
 

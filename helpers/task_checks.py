@@ -9,6 +9,10 @@ and paired differences, as helpers.house_style.outcome_table does for the suppor
 whether the reply is one JSON object and nothing else; each field is checked on its own, in the first
 JSON object found anywhere in the reply (format-free: code fences or a sentence around it do not
 count against the content); "content" is every field right.
+
+`save_task_scores` keeps a run's outcomes on the test prompts beside its model (task_scores.json), with the
+prompted model's and the target, so that the run can be graded from its folder alone
+(helpers.exercises.own_task.check_saved_run).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -155,3 +160,44 @@ def most_common_record(references: Sequence[str]) -> str:
     fields = dict.fromkeys(field for record in records for field in record)
     counted = {field: Counter(json.dumps(record[field]) for record in records if field in record) for field in fields}
     return json.dumps({field: json.loads(counts.most_common(1)[0][0]) for field, counts in counted.items()}, ensure_ascii=False)
+
+
+# ── a run's scores, saved beside its model ───────────────────────────────────────────────────────
+SCORES_FILE = "task_scores.json"  # beside a model lesson 5 saved: its check's outcomes on the test prompts, and the target
+
+
+def _columns(outcomes: pd.DataFrame, name: str) -> dict[str, list[bool]]:
+    """Return a table of True/False outcomes as {outcome: [bool, ...]}; raise ValueError where it has no "content" column."""
+    if not isinstance(outcomes, pd.DataFrame) or "content" not in outcomes:
+        raise ValueError(
+            _("{name} must be an outcome table with a 'content' column (outcome_table(...) gives one)").format(name=name)
+        )
+    return {column: [bool(passed) for passed in outcomes[column]] for column in outcomes.columns}
+
+
+def save_task_scores(folder: str | Path, fine_tuned: pd.DataFrame, prompted: pd.DataFrame, target: float) -> Path:
+    """Return the path of task_scores.json, written into folder: the target, and both outcome tables on the same test prompts.
+
+    The prompted model may have answered only the first of the fine-tune's prompts: the two pair on those.
+    """
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 <= target <= 1:
+        raise ValueError(_("target must be a share between 0 and 1 (e.g. 0.5), got {target!r}").format(target=target))
+    scores = {"target": float(target), "fine-tuned": _columns(fine_tuned, "fine_tuned"), "prompted": _columns(prompted, "prompted")}
+    if len(scores["prompted"]["content"]) > len(scores["fine-tuned"]["content"]):
+        raise ValueError(_("the prompted model answered more prompts than the fine-tune; pass the fine-tune's outcomes on all of them"))
+    path = Path(folder) / SCORES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(scores, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_task_scores(folder: str | Path) -> dict:
+    """Return the scores saved beside a model by save_task_scores; raise FileNotFoundError, saying what to run, where there are none."""
+    path = Path(folder) / SCORES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            _("{folder} holds no {file}; run lesson 5's save cell, which writes it beside the model").format(
+                folder=Path(folder).as_posix(), file=SCORES_FILE
+            )
+        )
+    return json.loads(path.read_text(encoding="utf-8"))

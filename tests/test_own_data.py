@@ -4,6 +4,8 @@ Each malformed file is written into tmp_path and must stop with an error that na
 """
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import datasets
 import pytest
@@ -301,6 +303,59 @@ def test_a_hub_dataset_that_is_not_there_is_named(monkeypatch):
     monkeypatch.setattr(own_data.datasets, "load_dataset", load_dataset)
     with pytest.raises(DataError, match="no dataset 'someone/typo' on the Hugging Face Hub.*check its id"):
         load_hub_rows("someone/typo")
+
+
+# ── lesson 5's own cells, fed a malformed file ─────────────────────────────────────────────────────
+LESSON5 = Path(__file__).resolve().parent.parent / "notebooks" / "05_your_own_task.ipynb"
+# From the cell the learner changes (DATA_FILE, COLUMNS, ...) to the split, as the lesson runs them; no model is loaded.
+DATA_CELLS = ("your-task", "load", "validate", "split")
+MALFORMED = [
+    ("wrong columns", "data.csv", b"text,label\nHi?,Hello.\n",
+     r"the rows have the columns \['label', 'text'\], which is none of the shapes.*to_messages\(rows, user="),
+    ("an empty reply", "data.csv", b"question,answer\nHi?,Hello.\nWhere?,\n",
+     r"^data.csv line 3: the 'answer' column is empty.*Fix that row in your data"),
+    ("a non-UTF-8 line", "data.jsonl", b'{"question": "Hi?", "answer": "Hello."}\n{"question": "Caf\xe9?", "answer": "Oui."}\n',
+     r"^data.jsonl line 2 is not UTF-8 text.*Save the file as UTF-8"),
+    ("two user turns in a row", "data.jsonl",
+     json.dumps({"messages": [USER, {"role": "user", "content": "Also a high chair."}, ASSISTANT]}).encode() + b"\n",
+     r"^data.jsonl line 1: message 1 \(role 'user'\): .*second 'user' turn in a row; merge the two turns"),
+]
+
+
+def lesson5_cells() -> dict[str, str]:
+    """Return the sources of lesson 5's code cells, by cell id."""
+    cells = json.loads(LESSON5.read_text(encoding="utf-8"))["cells"]
+    return {cell["id"]: "".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"}
+
+
+def run_lesson5_data_cells(data_file: Path) -> dict:
+    """Run lesson 5's data cells (the quick profile) on data_file, without a test file; return their variables."""
+    cells = lesson5_cells()
+    namespace = {"env": SimpleNamespace(profile="quick")}
+    exec(cells["profile"], namespace)
+    exec(cells[DATA_CELLS[0]], namespace)
+    namespace.update(DATA_FILE=str(data_file), TEST_FILE=None)
+    for cell_id in DATA_CELLS[1:]:
+        exec(cells[cell_id], namespace)
+    return namespace
+
+
+@pytest.mark.parametrize(("case", "name", "content", "expected"), MALFORMED, ids=[case[0] for case in MALFORMED])
+def test_the_lesson_stops_at_a_malformed_file_naming_the_row_and_the_fix(tmp_path, case, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=expected):
+        run_lesson5_data_cells(path)
+
+
+def test_the_lessons_data_cells_take_a_learners_file_through_to_the_splits(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_jsonl(tmp_path / "mine.jsonl", qa_rows(400))
+    found = run_lesson5_data_cells(path)
+    assert (len(found["train_rows"]), len(found["validation_rows"]), len(found["test_rows"])) == (240, 32, 100)
+    assert not {prompt_key(row) for row in found["train_rows"]} & {prompt_key(row) for row in found["test_rows"]}
+    with pytest.raises(AssertionError, match="training rows are too few"):
+        run_lesson5_data_cells(write_jsonl(tmp_path / "few.jsonl", qa_rows(200)))
 
 
 # ── the learner's language ─────────────────────────────────────────────────────────────────────────
