@@ -246,10 +246,17 @@ def labels(source: str, in_use: set[str] = frozenset()) -> list[str]:
     as values, the keys of dicts inside a table's data, names paired with values, renamed columns, columns assigned to."""
     tree = _parsed(source)
     found = [node.value for node in displayed(tree) if _is_text(node) and node.value in in_use]
+    named_dicts = {node.targets[0].id: node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                   and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Dict)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _called(node) in TABLE_CALLS:
             inner = [part for argument in node.args for part in ast.walk(argument) if isinstance(part, ast.Dict) and part is not argument]
             found += [key.value for dictionary in inner for key in dictionary.keys if key is not None and _is_text(key)]
+        if isinstance(node, ast.Call) and _called(node) in TABLE_CALLS + ("difference_table",):
+            # rules = {"raw": ...}; difference_table({rule: ... for rule in rules}): the keys of a dict the table is built from
+            sources = [named_dicts[part.id] for argument in node.args for part in ast.walk(argument)
+                       if isinstance(part, ast.Name) and part.id in named_dicts]
+            found += [key.value for dictionary in sources for key in dictionary.keys if key is not None and _is_text(key)]
         elif isinstance(node, ast.Call) and _called(node) == "rename":
             renamed = [keyword.value for keyword in node.keywords if keyword.arg in ("index", "columns")]
             found += [value.value for mapping in renamed if isinstance(mapping, ast.Dict) for value in mapping.values if _is_text(value)]

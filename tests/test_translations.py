@@ -352,10 +352,13 @@ def test_labels_are_the_table_labels_the_code_also_uses_as_keys():
         'table["checks passed"] = checks.sum(axis=1)\n'
         'drops = frame.rename(columns={"difference": "questions lost (share)"})\n'
         'pd.DataFrame({name: {"tokens": n, "trained on": m} for name in names})\n'
+        'rules = {"raw": "correct", "calibrated": "correct_calibrated"}\n'
+        'difference_table({rule: paired(tuned[column]) for rule, column in rules.items()})\n'
+        'unrelated = {"seed": 42}\n'
         'os.environ["TRACKIO_DIR"] = "outputs"\n'
         'load("base")'
     )
     in_use = translations.values_in_use([source])
-    expected = {"base", "harsh fine-tune", "checks passed", "questions lost (share)", "tokens", "trained on"}
+    expected = {"base", "harsh fine-tune", "checks passed", "questions lost (share)", "tokens", "trained on", "raw", "calibrated"}
     assert set(translations.labels(source, in_use)) == expected
     assert [text for *_, text in strings(source, in_use)] == ["always the most common"]
