@@ -34,11 +34,12 @@ from helpers.training import pick_precision
 # The size of lesson 2's run in each profile (helpers.environment picks the profile).
 # steps: optimizer steps of `batch` conversations each, in micro-batches of `micro_batch`;
 # train_rows = steps x batch: every conversation is seen once (one epoch);
-# eval_rows: validation prompts lesson 2 generates replies for, before and after training.
+# eval_rows: validation prompts lesson 2 generates replies for, before and after training;
+# prompted_rows: the first of them, for the prompted instruct model.
 RUNS = {
-    "quick": {"train_rows": 240, "steps": 60, "batch": 4, "micro_batch": 4, "eval_rows": 64},
-    "lesson": {"train_rows": 1000, "steps": 125, "batch": 8, "micro_batch": 8, "eval_rows": 100},
-    "demo": {"train_rows": 48, "steps": 12, "batch": 4, "micro_batch": 4, "eval_rows": 16},
+    "quick": {"train_rows": 240, "steps": 60, "batch": 4, "micro_batch": 4, "eval_rows": 64, "prompted_rows": 8},
+    "lesson": {"train_rows": 1000, "steps": 125, "batch": 8, "micro_batch": 8, "eval_rows": 100, "prompted_rows": 16},
+    "demo": {"train_rows": 48, "steps": 12, "batch": 4, "micro_batch": 4, "eval_rows": 16, "prompted_rows": 4},
 }
 SHUFFLE_SEED = 42  # the training rows are the first train_rows of the training split shuffled with it
 
