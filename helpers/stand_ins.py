@@ -18,13 +18,14 @@ To run a lesson in another family's format, point both model settings at a stand
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tokenizers import AddedToken, Tokenizer
+from tokenizers import AddedToken, Regex, Tokenizer, pre_tokenizers
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
@@ -33,6 +34,7 @@ from transformers import (
     PreTrainedTokenizerBase,
     PreTrainedTokenizerFast,
 )
+from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
 
 from helpers.chatml import END_OF_TURN, START_OF_TURN
 from helpers.i18n import _
@@ -52,6 +54,10 @@ class StandIn:
     pad_token: str | None = None
     renamed: dict[str, str] = field(default_factory=dict)  # SmolLM2's token -> the family's token for the same part
     added: tuple[str, ...] = ()  # the family's tokens that SmolLM2 has no counterpart for
+    # How the family's tokenizer splits text before its merges (a GGUF pre-tokenizer name), where that differs
+    # from SmolLM2's at the template's seams: Llama 3 keeps "\n\n" whole, so the end of its generation prompt
+    # (<|end_header_id|>\n\n) is the same token whether or not a reply follows; SmolLM2's splitting would not.
+    split: str | None = None
 
 
 # The special tokens are those of each family's small base checkpoint on the Hub (tokenizer_config.json,
@@ -65,6 +71,7 @@ STAND_INS = {
         bos_token="<|begin_of_text|>",
         renamed={END_OF_DOCUMENT: "<|end_of_text|>", START_OF_TURN: "<|start_header_id|>", END_OF_TURN: "<|eot_id|>"},
         added=("<|begin_of_text|>", "<|end_header_id|>"),
+        split="llama3",
     ),
     "gemma3": StandIn(
         template="gemma3",
@@ -86,13 +93,19 @@ def stand_in(name: str) -> StandIn:
     return STAND_INS[name]
 
 
-def _renamed_tokenizer(source: Path, renamed: dict[str, str]) -> PreTrainedTokenizerBase:
-    """Return the tokenizer saved in source with some of its special tokens renamed (same ids)."""
+def _renamed_tokenizer(source: Path, renamed: dict[str, str], split: str | None = None) -> PreTrainedTokenizerBase:
+    """Return the tokenizer saved in source with some of its special tokens renamed (same ids), splitting text as `split` does."""
     saved = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
     for token in saved["added_tokens"]:
         token["content"] = renamed.get(token["content"], token["content"])
     saved["model"]["vocab"] = {renamed.get(token, token): token_id for token, token_id in saved["model"]["vocab"].items()}
-    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(saved)))
+    backend = Tokenizer.from_str(json.dumps(saved))
+    if split is not None:  # the real family's splitting, as transformers rebuilds it for that family's GGUF files
+        backend.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(GGUF_PRE_TOKENIZER_SPLITS[split]), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+    return PreTrainedTokenizerFast(tokenizer_object=backend)
 
 
 def _add_embeddings(model: PreTrainedModel, new_rows: int) -> None:
@@ -107,7 +120,7 @@ def _add_embeddings(model: PreTrainedModel, new_rows: int) -> None:
 def stand_in_tokenizer(name: str) -> PreTrainedTokenizerBase:
     """Return a family's stand-in tokenizer ("qwen2.5", "llama3", "gemma3"): its special tokens and real chat template, no weights."""
     spec = stand_in(name)
-    tokenizer = _renamed_tokenizer(bundled_model_dir(), spec.renamed)
+    tokenizer = _renamed_tokenizer(bundled_model_dir(), spec.renamed, spec.split)
     tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in spec.added], special_tokens=True)
     tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token = spec.bos_token, spec.eos_token, spec.pad_token
     tokenizer.chat_template = trl_chat_template(spec.template)
@@ -117,7 +130,9 @@ def stand_in_tokenizer(name: str) -> PreTrainedTokenizerBase:
 def stand_in_dir(name: str) -> Path:
     """Return a folder holding the stand-in for a family ("qwen2.5", "llama3", "gemma3"), building it once from the bundled model."""
     spec = stand_in(name)
-    target = cache_dir() / "models" / f"SmolLM2-135M-{name}-stand-in"
+    # The spec's hash in the name: a changed stand-in is built anew, never read from an older build.
+    version = hashlib.sha256(repr(spec).encode()).hexdigest()[:8]
+    target = cache_dir() / "models" / f"SmolLM2-135M-{name}-stand-in-{version}"
     if (target / "model.safetensors").is_file():
         return target
     source = bundled_model_dir()

@@ -73,6 +73,18 @@ def test_a_stand_ins_tokenizer_alone_is_the_one_its_folder_holds(name):
     assert chat_format(alone).end_of_turn == chat_format(saved).end_of_turn != "<|im_end|>" or name == "qwen2.5"
 
 
+@pytest.mark.parametrize("name", list(STAND_INS))
+def test_the_generation_prompt_is_the_same_tokens_as_the_start_of_a_trained_conversation(name, support_desk):
+    # A model learns its replies after the tokens training shows it; if the generation prompt tokenizes
+    # otherwise at its seam (Llama 3's "\n\n" split in two), the model meets a prompt it never trained after.
+    tokenizer = stand_in_tokenizer(name)
+    conversation = [m for m in support_desk["validation"][0]["messages"] if m["role"] != "system"]
+    prompt = tokenizer.apply_chat_template(conversation[:-1], add_generation_prompt=True, tokenize=False)
+    whole = tokenizer.apply_chat_template(conversation, tokenize=False)
+    prompt_ids, whole_ids = (tokenizer(text, add_special_tokens=False)["input_ids"] for text in (prompt, whole))
+    assert whole_ids[: len(prompt_ids)] == prompt_ids
+
+
 # ── the assistant mask ───────────────────────────────────────────────────────────────────────────
 
 
