@@ -9,6 +9,13 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and cloud machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
+# `make test` runs on WORKERS processes (pytest-xdist), each computing on its share of the cores: on 2 cores,
+# two one-core workers finish the suite sooner than one on both, since generating replies and starting
+# kernels use a second core poorly (README, "Tests"). Results are the same either way. WORKERS=1: one process.
+WORKERS ?= 2
+CORES := $(shell nproc 2>/dev/null || echo 1)
+THREADS := $(shell expr $(CORES) / $(WORKERS) \| 1)
+PARALLEL := $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
 
 # Tests and stored notebook outputs are made offline, without progress bars (the settings in offline.env),
 # and on the CPU.
@@ -34,7 +41,7 @@ lab: setup
 
 test: setup browser
 	$(BIN)/ruff check .
-	$(OFFLINE) $(CPU_ONLY) $(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
+	$(OFFLINE) $(CPU_ONLY) OMP_NUM_THREADS=$(THREADS) $(BIN)/python -m pytest $(PARALLEL) --durations=25 $(PYTEST_ARGS)
 
 # The edit loop: lint and the unit tests, without the notebooks (nbval) and the tests marked slow.
 test-fast: setup

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from helpers.course import notebook_group
 from helpers.environment import default_environment
 
 # Offline and without progress bars (offline.env), on the CPU, whichever way pytest is started:
@@ -18,3 +19,19 @@ def pytest_collectstart(collector):
     if collector.fspath and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("stderr",)
 
+
+
+
+def pytest_xdist_make_scheduler(config, log):
+    # `make test` runs on parallel workers (pytest-xdist). A notebook's cells must run in order in one
+    # kernel, and a lesson that loads lesson 2's saved model after lesson 2: each notebook joins its group
+    # (helpers.course.notebook_group), and a group runs on one worker in the order pytest collected it. Tests
+    # under tests/ are shared out one by one. (xdist's own --dist loadgroup cannot do this under pytest 9.)
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebookGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return notebook_group(path) if path.endswith(".ipynb") else nodeid
+
+    return NotebookGroups(config, log)

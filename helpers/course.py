@@ -29,15 +29,16 @@ class Lesson:
     trains: bool  # it fine-tunes a model: `make test-notebooks` runs it in the demo profile
     gpu: bool  # it runs at lesson scale on a GPU: `make test-gpu` runs it in the lesson profile
     exercises: bool = True  # it ends with exercises, worked in its solutions notebook (an optional deep dive has none)
+    after: str | None = None  # the lesson whose saved model or adapter it loads: run after it, in the same test worker
 
 
 LESSONS = (
     Lesson("01_chat_templates", trains=False, gpu=False),
     Lesson("02_supervised_fine_tuning", trains=True, gpu=True),
-    Lesson("02b_lora_and_adapters", trains=True, gpu=True),
+    Lesson("02b_lora_and_adapters", trains=True, gpu=True, after="02_supervised_fine_tuning"),
     Lesson("02c_under_the_hood", trains=False, gpu=False, exercises=False),
     Lesson("03_validation_monitoring", trains=True, gpu=True),
-    Lesson("04_evaluation", trains=True, gpu=True),
+    Lesson("04_evaluation", trains=True, gpu=True, after="02b_lora_and_adapters"),
     Lesson("05_your_own_task", trains=True, gpu=True),
 )
 
@@ -75,6 +76,20 @@ def output_folders() -> list[Path]:
     """Return the folders the notebooks write into, relative to the repository (one beside each folder of notebooks)."""
     folders = dict.fromkeys(path.parent / OUTPUTS for language in LANGUAGES for path in edition_notebooks(language))
     return list(folders)
+
+
+def notebook_group(notebook: str | Path) -> str:
+    """Return the group a notebook runs in under `make test`'s parallel workers: its edition and the first lesson of its chain.
+
+    A group runs on one worker, in the order pytest collects it: a lesson and its solutions, and a lesson
+    that loads another's saved model (`after`) with that lesson, so that it finds the model saved and
+    does not train it again.
+    """
+    name = Path(notebook).stem.removesuffix(f"_{SOLUTIONS}")  # a notebook of the learner's own is a group of its own
+    by_name = {lesson.name: lesson for lesson in LESSONS}
+    while name in by_name and by_name[name].after is not None:
+        name = by_name[name].after
+    return f"{edition_language(notebook)}/{name}"
 
 
 def edition_language(notebook: str | Path) -> str:

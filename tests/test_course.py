@@ -68,3 +68,20 @@ def test_an_unknown_edition_says_which_exist():
     with pytest.raises(ValueError, match="en, vi"):
         course.edition_folder("xx")
 
+
+
+def test_a_lesson_runs_with_its_solutions_and_after_the_lesson_whose_model_it_loads_in_one_test_group():
+    for language in LANGUAGES:
+        for lesson in LESSONS:
+            group = course.notebook_group(lesson_notebook(lesson, language))
+            assert group.startswith(f"{language}/")
+            if lesson.exercises:
+                assert course.notebook_group(lesson_notebook(lesson, language, solution=True)) == group
+            if lesson.after is not None:
+                earlier = next(other for other in LESSONS if other.name == lesson.after)
+                assert course.notebook_group(lesson_notebook(earlier, language)) == group
+                # a group runs in the order pytest collects it: by path
+                assert str(lesson_notebook(earlier, language)) < str(lesson_notebook(lesson, language))
+    assert course.notebook_group(Path("notebooks/vi/04_evaluation.ipynb")) == "vi/02_supervised_fine_tuning"
+    assert course.notebook_group(Path("notebooks/03_validation_monitoring.ipynb")) == "en/03_validation_monitoring"
+    assert course.notebook_group(Path("notebooks/my_own_experiment.ipynb")) == "en/my_own_experiment"
