@@ -2,9 +2,10 @@
 
 Lesson 3 keeps the system prompt (the house style's guidelines) in the rows it trains on and in the prompts it
 checks; lessons 2, 2b and 4 drop it (helpers.data.without_system_prompt). This script trains lesson 3's watched
-run twice in the `quick` profile, as the notebook builds it: its RUN table (read from the notebook), the LoRA
-adapter of its `fresh_trainer` (lesson 2b's LoraConfig; LORA_SETTINGS only adds peft's default dropout of 0), the
-SFTConfig of its section 2, seeded with 42 as its first cell, and helpers.monitoring.HouseStyleCheck on the
+run twice in the `quick` profile, as the notebook builds it, read from the notebook: its RUN table, the LoraConfig
+of its `fresh_trainer` and the SFTConfig of its section 2 (their settings written as literals or read from RUN; the
+end-of-turn token, the device and the precision are worked out here as the notebook does), seeded with 42 as its
+first cell, and helpers.monitoring.HouseStyleCheck on the
 first 16 validation prompts at every second evaluation (steps 0, 4 and 8). The first run keeps the system
 prompt; the second drops it from the training rows, the validation rows and the checked prompts alike.
 
@@ -34,6 +35,7 @@ from helpers.environment import default_environment  # noqa: E402  (imports no H
 default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
 
 import pandas as pd  # noqa: E402
+from peft import LoraConfig  # noqa: E402
 from transformers import PrinterCallback  # noqa: E402
 from trl import SFTConfig, SFTTrainer  # noqa: E402
 
@@ -43,38 +45,51 @@ from helpers.environment import detect, seed_everything  # noqa: E402
 from helpers.intervals import paired_difference, rates_with_intervals, verdict  # noqa: E402
 from helpers.models import load_model_and_tokenizer, load_tokenizer  # noqa: E402
 from helpers.monitoring import HouseStyleCheck  # noqa: E402
-from helpers.recipe import LORA_SETTINGS, SHUFFLE_SEED, lora_config  # noqa: E402
+from helpers.recipe import SHUFFLE_SEED  # noqa: E402
 from helpers.templates import set_training_template  # noqa: E402
 from helpers.training import pick_precision  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_validation_monitoring.ipynb"
 PROFILE = "quick"
-LEARNING_RATE = 1e-3  # lesson 3's section 2 (its SFTConfig cell)
 EVERY = 2  # lesson 3's HouseStyleCheck: the 1st, 3rd, 5th ... evaluation
 COLUMNS = ("format", "content")
 
 
+def _code_cells() -> list[ast.Module]:
+    """Return the parsed code cells of lesson 3."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    return [ast.parse("".join(cell["source"])) for cell in cells if cell["cell_type"] == "code"]
+
+
 def lesson_run(profile: str = PROFILE) -> dict:
     """Return the notebook's `RUN = {...}[env.profile]` entry for a profile (its dict holds only literals)."""
-    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        for node in ast.parse("".join(cell["source"])).body:
+    for tree in _code_cells():
+        for node in tree.body:
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "RUN":
                 return ast.literal_eval(node.value.value)[profile]
     raise LookupError(f"no RUN table in {NOTEBOOK.name}")
 
 
+def lesson_settings(name: str, run: dict) -> dict:
+    """Return the keyword arguments of the notebook's `name = SomeConfig(...)` that are literals or read RUN."""
+    for tree in _code_cells():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name and isinstance(node.value, ast.Call):
+                settings = {}
+                for keyword in node.value.keywords:
+                    names = {child.id for child in ast.walk(keyword.value) if isinstance(child, ast.Name)}
+                    if keyword.arg is not None and names <= {"RUN"}:  # the rest (env, tokenizer, **precision) is worked out here
+                        settings[keyword.arg] = eval(compile(ast.Expression(keyword.value), NOTEBOOK.name, "eval"), {"RUN": run})
+                return settings
+    raise LookupError(f"no `{name} = ...(...)` in {NOTEBOOK.name}")
+
+
 def watched_config(env, run: dict, tokenizer, output_dir: str) -> SFTConfig:
-    """Return lesson 3's SFTConfig for its watched run (section 2)."""
+    """Return lesson 3's SFTConfig for its watched run (section 2), in output_dir."""
     return SFTConfig(
-        output_dir=output_dir, learning_rate=LEARNING_RATE, max_steps=run["steps"],
-        per_device_train_batch_size=run["micro_batch"], gradient_accumulation_steps=run["batch"] // run["micro_batch"],
-        per_device_eval_batch_size=4, assistant_only_loss=True, eos_token=chat_format(tokenizer).eos_token,
-        activation_checkpointing=False, eval_strategy="steps", eval_steps=run["eval_steps"], eval_on_start=True,
-        logging_steps=1, save_strategy="no", report_to="none", use_cpu=env.device == "cpu", disable_tqdm=True,
-        seed=42, **pick_precision(env)[0],
+        **{**lesson_settings("config", run), "output_dir": output_dir}, eos_token=chat_format(tokenizer).eos_token,
+        use_cpu=env.device == "cpu", **pick_precision(env)[0],
     )
 
 
@@ -106,7 +121,7 @@ def watched_run(env, run: dict, keep_system_prompt: bool, folder: str) -> tuple[
     house_style = HouseStyleCheck(checked, tokenizer, every=EVERY)
     model, unused = load_model_and_tokenizer("base", verbose=False)
     trainer = SFTTrainer(model=model, args=watched_config(env, run, tokenizer, folder), train_dataset=train,
-                         eval_dataset=validation, processing_class=tokenizer, peft_config=lora_config(),
+                         eval_dataset=validation, processing_class=tokenizer, peft_config=LoraConfig(**lesson_settings("lora_config", run)),
                          callbacks=[house_style])
     trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
@@ -143,7 +158,8 @@ def main() -> None:
     between = {c: paired(outcomes["with guidelines"][last][c], outcomes["without guidelines"][last][c]) for c in COLUMNS}
     summary = {
         "profile": PROFILE, "run": run, "device": env.device, "precision": pick_precision(env)[0],
-        "learning_rate": LEARNING_RATE, "lora_config": LORA_SETTINGS, "check every": EVERY, "runs": records,
+        "sft_config": lesson_settings("config", run), "lora_config": lesson_settings("lora_config", run), "check every": EVERY,
+        "runs": records,
         f"with minus without guidelines, last check (step {last})": between,
     }
     RESULTS.mkdir(exist_ok=True)
