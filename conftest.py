@@ -22,6 +22,18 @@ def pytest_collectstart(collector):
 
 
 
+def pytest_sessionstart(session):
+    # Offline, the first load of a course model converts the bundled one into the course cache, and in a
+    # notebook that shows a progress bar nbval would see as an output. Convert them here, once, before the
+    # notebooks run (before pytest-xdist starts its workers, which run them at once).
+    runs_notebooks = any("notebooks" in arg or arg.endswith(".ipynb") for arg in session.config.args)
+    if runs_notebooks and not hasattr(session.config, "workerinput"):
+        from helpers.models import prepare_model_location
+
+        for kind in ("base", "instruct"):
+            prepare_model_location(kind)
+
+
 def pytest_xdist_make_scheduler(config, log):
     # `make test` runs on parallel workers (pytest-xdist). A notebook's cells must run in order in one
     # kernel, and a lesson that loads lesson 2's saved model after lesson 2: each notebook joins its group

@@ -1,7 +1,9 @@
 """TRL's command line beyond one process: `trl sft` on two CPU processes, then on two "machines" of this host.
 
 The run is the one helpers.trl_cli writes, for a tiny model and a few steps. The processes talk through
-gloo on 127.0.0.1; each command is killed, with the processes it started, if it fails or hangs.
+gloo on 127.0.0.1; each command is killed, with the processes it started, if it fails or hangs. A run that hangs
+is tried once more: now and then a process that has finished training never exits, stuck as PyTorch tears down its
+gloo process group (pytorch/pytorch#75097); a second hang fails the test.
 """
 
 import json
@@ -76,9 +78,19 @@ def _trl_sft(files, output_dir: Path, *launch_flags: str) -> list[str]:
     ]
 
 
+def _run_retrying_a_hang(commands_for, folder: Path) -> tuple[list[tuple[int | None, str]], Path]:
+    """Return _run_together's results for commands_for(output_dir, port) and the output_dir; once more, afresh, after a hang."""
+    for attempt in (1, 2):
+        attempt_folder = folder / f"attempt-{attempt}"
+        results = _run_together(commands_for(attempt_folder / "run", str(_free_port())), attempt_folder / "logs")
+        if all(code != -signal.SIGKILL for code, unused in results):
+            break
+    return results, attempt_folder / "run"
+
+
 def _run_together(commands: list[list[str]], logs: Path) -> list[tuple[int | None, str]]:
     """Return (exit code, output) of the commands, run at once; all are killed, with their children, when one fails or time is up."""
-    logs.mkdir()
+    logs.mkdir(parents=True)
     env = os.environ | _loopback_only()
     running = []
     for number, command in enumerate(commands):
@@ -134,26 +146,29 @@ def test_the_tiny_model_does_not_stop_at_the_end_of_the_turn_before_training(run
 
 def test_trl_sft_on_two_cpu_processes(run_files, tmp_path):
     """`trl sft --config ... --use_cpu true --multi_gpu --num_processes 2`: torchrun starts 2 processes, gloo joins them."""
-    launch = ["--multi_gpu", "--num_processes", str(PROCESSES), "--main_process_port", str(_free_port())]
-    results = _run_together([_trl_sft(run_files, tmp_path / "run", *launch)], tmp_path / "logs")
+    def commands_for(output_dir, port):
+        return [_trl_sft(run_files, output_dir, "--multi_gpu", "--num_processes", str(PROCESSES), "--main_process_port", port)]
+
+    results, output_dir = _run_retrying_a_hang(commands_for, tmp_path)
     _assert_succeeded(results)
-    _assert_trained_together(tmp_path / "run", results[0][1], run_files)
+    _assert_trained_together(output_dir, results[0][1], run_files)
 
 
 def test_trl_sft_on_two_machines_of_one_process_each(run_files, tmp_path):
     """The multi-node flags, both "machines" on 127.0.0.1: the same command on each, but for --machine_rank."""
-    port = str(_free_port())
-    commands = [
-        _trl_sft(
-            run_files, tmp_path / "run", "--multi_gpu", "--num_processes", str(PROCESSES), "--num_machines", str(PROCESSES),
-            "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1", "--main_process_port", port,
-        )
-        for rank in range(PROCESSES)
-    ]
-    results = _run_together(commands, tmp_path / "logs")
+    def commands_for(output_dir, port):
+        return [
+            _trl_sft(
+                run_files, output_dir, "--multi_gpu", "--num_processes", str(PROCESSES), "--num_machines", str(PROCESSES),
+                "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1", "--main_process_port", port,
+            )
+            for rank in range(PROCESSES)
+        ]
+
+    results, output_dir = _run_retrying_a_hang(commands_for, tmp_path)
     _assert_succeeded(results)
     (_, main_output), (_, other_output) = results
-    _assert_trained_together(tmp_path / "run", main_output + other_output, run_files)
+    _assert_trained_together(output_dir, main_output + other_output, run_files)
     # Rank 0's machine saved the run; the other one, logging at the same level, saved nothing.
-    assert f"Saving model checkpoint to {tmp_path / 'run'}" in main_output
+    assert f"Saving model checkpoint to {output_dir}" in main_output
     assert "Saving model checkpoint" not in other_output
