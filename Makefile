@@ -9,13 +9,14 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and cloud machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
-# `make test` runs on WORKERS processes (pytest-xdist), each computing on its share of the cores: on 2 cores,
-# two one-core workers finish the suite sooner than one on both, since generating replies and starting
-# kernels use a second core poorly (README, "Tests"). Results are the same either way. WORKERS=1: one process.
-WORKERS ?= 2
+# `make test WORKERS=2` runs the tests on two processes (pytest-xdist), each on its share of the cores: on 2 cores
+# it finishes sooner, with the same results, but a loaded CPU makes PyTorch's gloo teardown deadlock in the
+# two-process `trl sft` runs now and then (README, "Tests"), so one process on every core is the default.
+WORKERS ?= 1
 CORES := $(shell nproc 2>/dev/null || echo 1)
-THREADS := $(shell expr $(CORES) / $(WORKERS) \| 1)
 PARALLEL := $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
+# One process: torch's own default (every core); several: each its share (torch reads OMP_NUM_THREADS once).
+THREADS := $(if $(PARALLEL),OMP_NUM_THREADS=$(shell expr $(CORES) / $(WORKERS) \| 1))
 
 # Tests and stored notebook outputs are made offline, without progress bars (the settings in offline.env),
 # and on the CPU.
@@ -41,7 +42,7 @@ lab: setup
 
 test: setup browser
 	$(BIN)/ruff check .
-	$(OFFLINE) $(CPU_ONLY) OMP_NUM_THREADS=$(THREADS) $(BIN)/python -m pytest $(PARALLEL) --durations=25 $(PYTEST_ARGS)
+	$(OFFLINE) $(CPU_ONLY) $(THREADS) $(BIN)/python -m pytest $(PARALLEL) --durations=25 $(PYTEST_ARGS)
 
 # The edit loop: lint and the unit tests, without the notebooks (nbval) and the tests marked slow.
 test-fast: setup
