@@ -6,6 +6,7 @@ is tried once more: now and then a process that has finished training never exit
 gloo process group (pytorch/pytorch#75097); a second hang fails the test.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 import yaml
 from fakes import tiny_llama
@@ -108,6 +110,11 @@ def _run_together(commands: list[list[str]], logs: Path) -> list[tuple[int | Non
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        # torchrun starts its workers in sessions of their own: a hung one outlives killpg. End any left in this run's folder.
+        for leftover in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if Path(leftover.cwd()) == logs.resolve():
+                    leftover.kill()
     return [(process.returncode, (logs / f"{number}.log").read_text()) for number, process in enumerate(running)]
 
 
