@@ -69,7 +69,6 @@ def test_an_unknown_edition_says_which_exist():
         course.edition_folder("xx")
 
 
-
 def test_a_lesson_runs_with_its_solutions_and_after_the_lesson_whose_model_it_loads_in_one_test_group():
     for language in LANGUAGES:
         for lesson in LESSONS:

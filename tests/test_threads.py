@@ -1,4 +1,4 @@
-"""`make test` runs its workers on one core each: training and generating give the same numbers on one thread as on two.
+"""`make test WORKERS=2` runs its workers on one core each: training and generating give the same numbers on one thread as on two.
 
 The notebooks' stored outputs were made by one process on both cores (`make notebooks`); nbval compares them
 with a run on one core. This holds because torch's CPU kernels here split a computation between threads
@@ -16,6 +16,7 @@ import torch
 from helpers.environment import detect
 from helpers.generation import generate_replies, prompt_messages
 from helpers.recipe import sft_config, training_rows
+from helpers.training import without_autocast
 
 
 def _train_and_answer(base_model, tokenizer, threads: int, tmp_path) -> tuple[list[dict], list[str]]:
@@ -32,7 +33,7 @@ def _train_and_answer(base_model, tokenizer, threads: int, tmp_path) -> tuple[li
         )
         trainer = SFTTrainer(model=copy.deepcopy(base_model), args=config, train_dataset=train, processing_class=tokenizer)
         trainer.train()
-        model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
+        model = without_autocast(trainer)
         prompts = [prompt_messages(row["messages"]) for row in validation]
         replies = generate_replies(model, tokenizer, prompts, max_new_tokens=24, progress=False)
     finally:
