@@ -1,14 +1,22 @@
 """TRL's command line: a run's settings as the YAML file `trl sft --config` reads, with its data and chat template.
 
-Also the global batch of such a run on several processes (GPUs, or CPU processes), and the gradient
-accumulation that keeps it when the number of processes changes.
+Also the global batch of such a run on several processes (GPUs, or CPU processes), the gradient
+accumulation that keeps it when the number of processes changes, and launching such runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import signal
+import subprocess
+import time
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
+import psutil
 import yaml
 from datasets import Dataset
 from peft import LoraConfig
@@ -147,3 +155,94 @@ def batch_change(settings: dict, processes: int) -> str:
         "On {processes} processes the global batch grows from {one} to {many} rows per optimiser step; "
         "gradient_accumulation_steps: {steps} keeps it at {one}."
     ).format(processes=processes, one=one, many=many, steps=accumulation_for(settings, processes))
+
+
+# ── launching a run ───────────────────────────────────────────────────────────────────────────────
+
+# What Trainer.save_model writes last: in the output folder itself (checkpoints go in checkpoint-N folders),
+# so its presence means the run's final save is done.
+SAVED_MARKER = "training_args.bin"
+# How long a run's processes may take to exit once the final model is saved (measured: a few seconds, 15 on
+# a loaded 2-core CPU) before the run counts as hung in PyTorch's teardown.
+EXIT_GRACE_S = 90
+
+
+@dataclasses.dataclass
+class Launched:
+    """One launched command: its exit code (None where it was ended), its output, and whether it hung after saving."""
+
+    returncode: int | None
+    output: str
+    hung_after_saving: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        """Return whether the command exited with 0, or saved its model and then hung as it tore down."""
+        return self.returncode == 0 or self.hung_after_saving
+
+
+def launch(
+    *commands: Sequence[str], saves: str | Path, logs: str | Path, timeout_s: float | None = None, env: dict | None = None
+) -> list[Launched]:
+    """Return what each command did, run at once (each `trl sft` or `accelerate launch`), their output kept in logs/N.log.
+
+    Like subprocess.run, plus what several processes need: when one command fails, or timeout_s passes, every
+    one is ended with the processes it started. And when the run has saved its model in `saves` but a process
+    does not exit within EXIT_GRACE_S, all are ended and the run counts as done, with a warning: on a CPU,
+    PyTorch now and then deadlocks as it tears down the processes' gloo group, after the work is done
+    (pytorch/pytorch#75097). Not for a run that pushes to the Hub after saving.
+    """
+    saved_marker = Path(saves) / SAVED_MARKER
+    logs = Path(logs)
+    logs.mkdir(parents=True, exist_ok=True)
+    running = []
+    for number, command in enumerate(commands):
+        with open(logs / f"{number}.log", "w") as log:
+            # A session of its own: ending its group ends what it started in that group too.
+            running.append(subprocess.Popen(list(command), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    started, saved_at, hung = time.monotonic(), None, False
+    started_processes: dict[int, psutil.Process] = {}
+    try:
+        while None in [process.poll() for process in running]:  # a list: poll every one, to see any that failed
+            # torchrun starts each worker in a session of its own: remember them, to end them too.
+            for process in running:
+                started_processes |= {child.pid: child for child in _children(process.pid)}
+            if any(process.returncode not in (None, 0) for process in running):
+                break
+            if timeout_s is not None and time.monotonic() - started > timeout_s:
+                break
+            if saved_at is None and saved_marker.exists():
+                saved_at = time.monotonic()
+            if saved_at is not None and time.monotonic() - saved_at > EXIT_GRACE_S:
+                hung = True
+                break
+            time.sleep(0.5)
+    finally:
+        for process in running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for leftover in started_processes.values():
+            with contextlib.suppress(psutil.Error):
+                if leftover.is_running():  # psutil checks that it is the process it saw, not a new one with its id
+                    leftover.kill()
+        psutil.wait_procs(started_processes.values(), timeout=10)
+    if hung:
+        warnings.warn(
+            _(
+                "The run saved its model in {folder}, then a process did not exit within {seconds} s: PyTorch's gloo "
+                "teardown hang (pytorch/pytorch#75097), which comes after the work is done. Its processes were ended."
+            ).format(folder=saves, seconds=EXIT_GRACE_S),
+            stacklevel=2,
+        )
+    return [
+        Launched(None if hung and process.returncode < 0 else process.returncode, (logs / f"{number}.log").read_text(), hung)
+        for number, process in enumerate(running)
+    ]
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []

@@ -4,17 +4,20 @@ import copy
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 import yaml
 from fakes import tiny_llama
 from peft import LoraConfig
 from trl import SFTConfig
 
+from helpers import trl_cli
 from helpers.models import prepare_model_location
 from helpers.templates import TRAINING_CHAT_TEMPLATE
 from helpers.trl_cli import accumulation_for, batch_change, global_batch, trl_cli_settings, write_trl_cli_files
@@ -214,3 +217,61 @@ def test_smollm2_own_template_cannot_do_assistant_only_loss(tokenizer, support_d
             model=tiny, args=config, processing_class=copy.deepcopy(tokenizer),
             train_dataset=support_desk["train"].select(range(2)),
         )
+
+
+# ── launch ────────────────────────────────────────────────────────────────────────────────────────
+
+# Stand-ins for a launcher, in Python: each saves (writes the marker Trainer.save_model writes last) or not, then
+# exits or hangs. A hanging one may first start a "worker" in a session of its own, as torchrun does.
+SAVE = "import pathlib, sys; pathlib.Path(sys.argv[1], 'training_args.bin').write_text('saved'); "
+HANG = "import time; time.sleep(600)"
+WORKER = (
+    "import subprocess, sys; worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], "
+    "start_new_session=True); open(sys.argv[2], 'w').write(str(worker.pid)); "
+)
+
+
+def _python(code: str, *args) -> list[str]:
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+@pytest.fixture
+def short_grace(monkeypatch):
+    monkeypatch.setattr(trl_cli, "EXIT_GRACE_S", 1)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_launch_returns_each_command_s_exit_code_and_output(tmp_path):
+    ran = trl_cli.launch(_python(SAVE + "print('trained')", tmp_path), _python("print('other')"), saves=tmp_path, logs=tmp_path / "logs")
+    assert [(run.returncode, run.output, run.succeeded, run.hung_after_saving) for run in ran] == [
+        (0, "trained\n", True, False), (0, "other\n", True, False),
+    ]
+
+
+def test_a_run_that_saves_then_hangs_is_ended_with_its_workers_and_counts_as_done(tmp_path, short_grace):
+    pid_file = tmp_path / "worker.pid"
+    with pytest.warns(UserWarning, match="pytorch/pytorch#75097"):
+        (run,) = trl_cli.launch(_python(WORKER + SAVE + HANG, tmp_path, pid_file), saves=tmp_path, logs=tmp_path / "logs")
+    assert (run.returncode, run.hung_after_saving, run.succeeded) == (None, True, True)
+    assert _gone(int(pid_file.read_text()))
+
+
+def test_a_run_that_hangs_before_saving_is_ended_at_its_timeout_and_fails(tmp_path, short_grace):
+    (run,) = trl_cli.launch(_python(HANG), saves=tmp_path, logs=tmp_path / "logs", timeout_s=2)
+    assert (run.returncode, run.hung_after_saving, run.succeeded) == (-signal.SIGKILL, False, False)
+
+
+def test_when_one_command_fails_the_others_are_ended(tmp_path):
+    pid_file = tmp_path / "worker.pid"
+    waiting, failing = trl_cli.launch(
+        _python(WORKER + HANG, tmp_path, pid_file), _python("import time, sys; time.sleep(2); sys.exit(3)"),
+        saves=tmp_path, logs=tmp_path / "logs",
+    )
+    assert (failing.returncode, waiting.returncode, waiting.succeeded) == (3, -signal.SIGKILL, False)
+    assert _gone(int(pid_file.read_text()))
