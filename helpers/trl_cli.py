@@ -162,8 +162,9 @@ def batch_change(settings: dict, processes: int) -> str:
 # What Trainer.save_model writes last: in the output folder itself (checkpoints go in checkpoint-N folders),
 # so its presence means the run's final save is done.
 SAVED_MARKER = "training_args.bin"
-# How long a run's processes may take to exit once the final model is saved (measured: a few seconds, 15 on
-# a loaded 2-core CPU) before the run counts as hung in PyTorch's teardown.
+# How long a run's processes may take to exit once the final model is saved before the run counts as hung in
+# PyTorch's teardown: they exit within seconds (lesson 2b's two-process cell: 30 to 52 s in all, with start-up
+# and training), so 90 s leaves room on a loaded CPU.
 EXIT_GRACE_S = 90
 
 
