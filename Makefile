@@ -9,11 +9,11 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and cloud machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
-# `make test` runs the tests on two processes (pytest-xdist workers), each on its share of the cores, where there
-# are two cores or more: sooner than one process on every core, with the same results (README, "Tests").
-# `make test WORKERS=1` runs them in one process.
+# `make test WORKERS=2` runs the tests on two processes (pytest-xdist workers), each on its share of the cores:
+# on 2 cores it finishes sooner, with the same results, but both editions' lesson 2b then reach their two-process
+# `trl sft` cell together, and 24 GiB of memory ran out once (README, "Tests"); one process is the default.
+WORKERS ?= 1
 CORES := $(shell nproc 2>/dev/null || echo 1)
-WORKERS ?= $(if $(filter 1,$(CORES)),1,2)
 PARALLEL := $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
 # One process: torch's own default (every core); several: each its share (torch reads OMP_NUM_THREADS once).
 THREADS := $(if $(PARALLEL),OMP_NUM_THREADS=$(shell expr $(CORES) / $(WORKERS) \| 1))

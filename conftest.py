@@ -33,7 +33,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_xdist_make_scheduler(config, log):
-    # `make test` runs on parallel workers (pytest-xdist) where there are two cores or more. A notebook's cells must run in order in one
+    # `make test WORKERS=2` runs on parallel workers (pytest-xdist). A notebook's cells must run in order in one
     # kernel, and a lesson that loads lesson 2's saved model after lesson 2: each notebook joins its group
     # (helpers.course.notebook_group), and a group runs on one worker in the order pytest collected it. Tests
     # under tests/ are shared out one by one. (xdist's own --dist loadgroup cannot do this under pytest 9.)

@@ -79,7 +79,7 @@ def output_folders() -> list[Path]:
 
 
 def notebook_group(notebook: str | Path) -> str:
-    """Return the group a notebook runs in under `make test`'s parallel workers: its edition and the first lesson of its chain.
+    """Return the group a notebook runs in under `make test WORKERS=2` (parallel workers): its edition and the first lesson of its chain.
 
     A group runs on one worker, in the order pytest collects it: a lesson and its solutions, and a lesson
     that loads another's saved model (`after`) with that lesson, so that it finds the model saved and

@@ -1,4 +1,4 @@
-"""`make test` runs its two workers on one core each (on 2 cores): training and generating give the same numbers on one thread as on two.
+"""`make test WORKERS=2` runs its workers on one core each: training and generating give the same numbers on one thread as on two.
 
 The notebooks' stored outputs were made by one process on both cores (`make notebooks`); nbval compares them
 with a run on one core. This holds because torch's CPU kernels here split a computation between threads
