@@ -201,7 +201,7 @@ def launch(
         with open(logs / f"{number}.log", "w") as log:
             # A session of its own: ending its group ends what it started in that group too.
             running.append(subprocess.Popen(list(command), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-    started, saved_at, hung = time.monotonic(), None, False
+    started, started_at, saved_at, hung = time.monotonic(), time.time(), None, False
     started_processes: dict[int, psutil.Process] = {}
     try:
         while None in [process.poll() for process in running]:  # a list: poll every one, to see any that failed
@@ -212,7 +212,8 @@ def launch(
                 break
             if timeout_s is not None and time.monotonic() - started > timeout_s:
                 break
-            if saved_at is None and saved_marker.exists():
+            # Saved by this run: a model left in the folder by an earlier run does not count.
+            if saved_at is None and saved_marker.exists() and saved_marker.stat().st_mtime >= started_at:
                 saved_at = time.monotonic()
             if saved_at is not None and time.monotonic() - saved_at > EXIT_GRACE_S:
                 hung = True

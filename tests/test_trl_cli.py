@@ -262,6 +262,12 @@ def test_a_run_that_saves_then_hangs_is_ended_with_its_workers_and_counts_as_don
     assert _gone(int(pid_file.read_text()))
 
 
+def test_a_model_an_earlier_run_saved_in_the_folder_does_not_end_a_run_still_training(tmp_path, short_grace):
+    (tmp_path / trl_cli.SAVED_MARKER).write_text("an earlier run's")
+    (run,) = trl_cli.launch(_python("import time; time.sleep(3); print('trained')"), saves=tmp_path, logs=tmp_path / "logs")
+    assert (run.returncode, run.output, run.hung_after_saving) == (0, "trained\n", False)
+
+
 def test_a_run_that_hangs_before_saving_is_ended_at_its_timeout_and_fails(tmp_path, short_grace):
     (run,) = trl_cli.launch(_python(HANG), saves=tmp_path, logs=tmp_path / "logs", timeout_s=2)
     assert (run.returncode, run.hung_after_saving, run.succeeded) == (-signal.SIGKILL, False, False)
