@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from helpers.course import notebook_group
+from helpers.course import notebook_group, start_order
 from helpers.environment import default_environment
 
 # Offline and without progress bars (offline.env), on the CPU, whichever way pytest is started:
@@ -37,11 +37,21 @@ def pytest_xdist_make_scheduler(config, log):
     # kernel, and a lesson that loads lesson 2's saved model after lesson 2: each notebook joins its group
     # (helpers.course.notebook_group), and a group runs on one worker in the order pytest collected it. Tests
     # under tests/ are shared out one by one. (xdist's own --dist loadgroup cannot do this under pytest 9.)
+    # The groups start in helpers.course.start_order's order: the two editions' lesson-2 chains not side by side.
+    from collections import OrderedDict
+
     from xdist.scheduler import LoadScopeScheduling
 
     class NotebookGroups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return notebook_group(path) if path.endswith(".ipynb") else nodeid
+
+        def _assign_work_unit(self, node) -> None:
+            if not getattr(self, "ordered", False):
+                sizes = {group: len(tests) for group, tests in self.workqueue.items()}
+                self.workqueue = OrderedDict((group, self.workqueue[group]) for group in start_order(sizes))
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return NotebookGroups(config, log)

@@ -92,6 +92,28 @@ def notebook_group(notebook: str | Path) -> str:
     return f"{edition_language(notebook)}/{name}"
 
 
+def start_order(sizes: dict[str, int]) -> list[str]:
+    """Return the test groups (notebook groups and single tests) in the order parallel workers should start them.
+
+    Largest first, as pytest-xdist orders them, but never two groups of the same lesson one after the other:
+    the editions' lesson-2 chains are the two largest, and side by side they reach lesson 2b's two-process
+    `trl sft` cell at the same moment, two training runs of two processes each, which ran 24 GiB out of memory.
+    The group started between them keeps them apart by its length.
+    """
+
+    def lesson(group: str) -> str:
+        edition, _, name = group.partition("/")
+        return name if edition in LANGUAGES else group
+
+    waiting = sorted(sizes, key=lambda group: -sizes[group])
+    order: list[str] = []
+    while waiting:
+        later = next((group for group in waiting if not order or lesson(group) != lesson(order[-1])), waiting[0])
+        waiting.remove(later)
+        order.append(later)
+    return order
+
+
 def edition_language(notebook: str | Path) -> str:
     """Return the language of a notebook's edition from its path ("vi" for notebooks/vi/...; else the course's own)."""
     parts = Path(notebook).parts

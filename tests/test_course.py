@@ -84,3 +84,19 @@ def test_a_lesson_runs_with_its_solutions_and_after_the_lesson_whose_model_it_lo
     assert course.notebook_group(Path("notebooks/vi/04_evaluation.ipynb")) == "vi/02_supervised_fine_tuning"
     assert course.notebook_group(Path("notebooks/03_validation_monitoring.ipynb")) == "en/03_validation_monitoring"
     assert course.notebook_group(Path("notebooks/my_own_experiment.ipynb")) == "en/my_own_experiment"
+
+
+def test_parallel_workers_never_start_two_groups_of_one_lesson_one_after_the_other():
+    sizes: dict[str, int] = {}
+    for path in course_notebooks(ROOT):
+        group = course.notebook_group(path.relative_to(ROOT))
+        sizes[group] = sizes.get(group, 0) + sum(cell.cell_type == "code" for cell in nbformat.read(path, as_version=4).cells)
+    sizes["tests/test_course.py::a_test"] = 1
+    order = course.start_order(sizes)
+    assert sorted(order) == sorted(sizes)
+    assert sizes[order[0]] == max(sizes.values()), "the largest group starts first"
+    lessons = [group.split("/", 1)[1] for group in order if not group.startswith("tests/")]
+    assert all(first != second for first, second in zip(lessons, lessons[1:])), order
+    chain = next(lesson.after for lesson in LESSONS if lesson.after is not None)  # lesson 2, which 2b and 4 follow
+    chains = [group for group in order if group.endswith("/" + chain)]
+    assert len(chains) == len(LANGUAGES) and order.index(chains[1]) - order.index(chains[0]) >= 2, order
