@@ -11,8 +11,8 @@ import dataclasses
 import os
 import signal
 import subprocess
+import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -189,7 +189,7 @@ def launch(
 
     Like subprocess.run, plus what several processes need: when one command fails, or timeout_s passes, every
     one is ended with the processes it started. And when the run has saved its model in `saves` but a process
-    does not exit within EXIT_GRACE_S, all are ended and the run counts as done, with a warning: on a CPU,
+    does not exit within EXIT_GRACE_S, all are ended and the run counts as done, saying so on stderr: on a CPU,
     PyTorch now and then deadlocks as it tears down the processes' gloo group, after the work is done
     (pytorch/pytorch#75097). Not for a run that pushes to the Hub after saving.
     """
@@ -230,12 +230,13 @@ def launch(
                     leftover.kill()
         psutil.wait_procs(started_processes.values(), timeout=10)
     if hung:
-        warnings.warn(
+        # Printed rather than warnings.warn: a warning from a notebook cell names the kernel's temporary file.
+        print(
             _(
                 "The run saved its model in {folder}, then a process did not exit within {seconds} s: PyTorch's gloo "
                 "teardown hang (pytorch/pytorch#75097), which comes after the work is done. Its processes were ended."
             ).format(folder=saves, seconds=EXIT_GRACE_S),
-            stacklevel=2,
+            file=sys.stderr,
         )
     return [
         Launched(None if hung and process.returncode < 0 else process.returncode, (logs / f"{number}.log").read_text(), hung)

@@ -254,10 +254,10 @@ def test_launch_returns_each_command_s_exit_code_and_output(tmp_path):
     ]
 
 
-def test_a_run_that_saves_then_hangs_is_ended_with_its_workers_and_counts_as_done(tmp_path, short_grace):
+def test_a_run_that_saves_then_hangs_is_ended_with_its_workers_and_counts_as_done(tmp_path, short_grace, capsys):
     pid_file = tmp_path / "worker.pid"
-    with pytest.warns(UserWarning, match="pytorch/pytorch#75097"):
-        (run,) = trl_cli.launch(_python(WORKER + SAVE + HANG, tmp_path, pid_file), saves=tmp_path, logs=tmp_path / "logs")
+    (run,) = trl_cli.launch(_python(WORKER + SAVE + HANG, tmp_path, pid_file), saves=tmp_path, logs=tmp_path / "logs")
+    assert "pytorch/pytorch#75097" in capsys.readouterr().err
     assert (run.returncode, run.hung_after_saving, run.succeeded) == (None, True, True)
     assert _gone(int(pid_file.read_text()))
 
