@@ -102,15 +102,15 @@ def start_order(sizes: dict[str, int]) -> list[str]:
     """
 
     def lesson(group: str) -> str:
-        edition, _, name = group.partition("/")
+        edition, unused, name = group.partition("/")
         return name if edition in LANGUAGES else group
 
     waiting = sorted(sizes, key=lambda group: -sizes[group])
     order: list[str] = []
     while waiting:
-        later = next((group for group in waiting if not order or lesson(group) != lesson(order[-1])), waiting[0])
-        waiting.remove(later)
-        order.append(later)
+        next_group = next((group for group in waiting if not order or lesson(group) != lesson(order[-1])), waiting[0])
+        waiting.remove(next_group)
+        order.append(next_group)
     return order
 
 
