@@ -1,8 +1,11 @@
 """`make test WORKERS=2` runs its workers on one core each: training and generating give the same numbers on one thread as on two.
 
 The notebooks' stored outputs were made by one process on both cores (`make notebooks`); nbval compares them
-with a run on one core. This holds because torch's CPU kernels here split a computation between threads
-without changing the order of its sums (checked below on lesson 2's recipe, as the lessons run it).
+with a run on one core. Checked below on lesson 2's recipe, as the lessons run it. How close the numbers are
+depends on the CPU: with bf16 autocast on an AMD EPYC with bf16 units they were bit for bit the same; in float32
+on an Intel Xeon without them, losses and gradient norms differed from the 7th significant digit (up to 6e-7
+relative: a sum split between threads is added in another order), far below the 4 digits the logs show, and the
+greedy replies were the same.
 """
 
 from __future__ import annotations
@@ -48,6 +51,6 @@ def test_training_and_generating_give_the_same_numbers_on_one_thread_as_on_two(b
     model, tokenizer = base_model_and_tokenizer
     one = _train_and_answer(model, tokenizer, 1, tmp_path)
     two = _train_and_answer(model, tokenizer, 2, tmp_path)
-    assert one[0] == two[0], "losses and gradient norms should be bit for bit the same"
+    assert one[0] == [pytest.approx(entry, rel=1e-5) for entry in two[0]], "the logs should agree far beyond the digits shown"
     assert one[1] == two[1], "greedy replies should be the same"
     assert any("loss" in entry for entry in one[0]) and all(one[1])
