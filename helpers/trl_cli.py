@@ -163,9 +163,9 @@ def batch_change(settings: dict, processes: int) -> str:
 # so its presence means the run's final save is done.
 SAVED_MARKER = "training_args.bin"
 # How long a run's processes may take to exit once the final model is saved before the run counts as hung in
-# PyTorch's teardown: they exit within seconds (lesson 2b's two-process cell: 30 to 52 s in all, with start-up
-# and training), so 90 s leaves room on a loaded CPU.
-EXIT_GRACE_S = 90
+# PyTorch's teardown. A healthy two-process run exits within about 3 s of saving, even with both cores busy
+# (benchmarks/cli_exit_time.py), and a hung one never does: each second of grace is a second lost per hang.
+EXIT_GRACE_S = 15
 
 
 @dataclasses.dataclass
