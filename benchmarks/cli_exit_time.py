@@ -15,19 +15,15 @@ Writes benchmarks/results/cli_exit_time.json and prints one line per run and a s
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,7 +34,7 @@ default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # b
 from helpers.environment import detect  # noqa: E402
 from helpers.models import prepare_model_location  # noqa: E402
 from helpers.recipe import sft_config, training_rows  # noqa: E402
-from helpers.trl_cli import SAVED_MARKER, write_trl_cli_files  # noqa: E402
+from helpers.trl_cli import SAVED_MARKER, end_all, started_by, write_trl_cli_files  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROCESSES = 2
@@ -59,22 +55,13 @@ def one_run(folder: Path, output_dir: Path, cap_s: float) -> dict:
     start = time.time()
     with open(output_dir.with_suffix(".log"), "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    workers: dict[int, psutil.Process] = {}
+    workers = {}
     while process.poll() is None and not (marker.exists() and time.time() - marker.stat().st_mtime > cap_s):
-        # torchrun starts each worker in a session of its own: remember them, to end them too.
-        with contextlib.suppress(psutil.Error):
-            workers |= {child.pid: child for child in psutil.Process(process.pid).children(recursive=True)}
+        workers |= started_by(process.pid)  # torchrun starts each worker in a session of its own: remember them
         time.sleep(0.1)
     hung = process.poll() is None
     end = time.time()
-    if hung:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    for worker in workers.values():
-        with contextlib.suppress(psutil.Error):
-            if worker.is_running():
-                worker.kill()
-    psutil.wait_procs(workers.values(), timeout=10)
+    end_all([process], workers)
     return {
         "returncode": process.returncode, "hung": hung, "total_s": round(end - start, 1),
         "exit_after_save_s": round(end - marker.stat().st_mtime, 2) if marker.exists() and not hung else None,

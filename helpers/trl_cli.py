@@ -207,7 +207,7 @@ def launch(
         while None in [process.poll() for process in running]:  # a list: poll every one, to see any that failed
             # torchrun starts each worker in a session of its own: remember them, to end them too.
             for process in running:
-                started_processes |= {child.pid: child for child in _children(process.pid)}
+                started_processes |= started_by(process.pid)
             if any(process.returncode not in (None, 0) for process in running):
                 break
             if timeout_s is not None and time.monotonic() - started > timeout_s:
@@ -220,15 +220,7 @@ def launch(
                 break
             time.sleep(0.5)
     finally:
-        for process in running:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        for leftover in started_processes.values():
-            with contextlib.suppress(psutil.Error):
-                if leftover.is_running():  # psutil checks that it is the process it saw, not a new one with its id
-                    leftover.kill()
-        psutil.wait_procs(started_processes.values(), timeout=10)
+        end_all(running, started_processes)
     if hung:
         # Printed rather than warnings.warn: a warning from a notebook cell names the kernel's temporary file.
         print(
@@ -244,8 +236,22 @@ def launch(
     ]
 
 
-def _children(pid: int) -> list[psutil.Process]:
+def started_by(pid: int) -> dict[int, psutil.Process]:
+    """Return the processes a process started, at any depth, by id (none once it has exited)."""
     try:
-        return psutil.Process(pid).children(recursive=True)
+        return {child.pid: child for child in psutil.Process(pid).children(recursive=True)}
     except psutil.NoSuchProcess:
-        return []
+        return {}
+
+
+def end_all(running: Sequence[subprocess.Popen], started: dict[int, psutil.Process]) -> None:
+    """End the commands still running (each with its process group) and every process they started (started_by)."""
+    for process in running:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    for leftover in started.values():
+        with contextlib.suppress(psutil.Error):
+            if leftover.is_running():  # psutil checks that it is the process it saw, not a new one with its id
+                leftover.kill()
+    psutil.wait_procs(started.values(), timeout=10)
