@@ -92,11 +92,11 @@ data: setup
 	$(BIN)/python scripts/make_bookings_data.py
 
 # Remove what the lessons wrote: training outputs, checkpoints, trackio runs (each folder of notebooks
-# has its outputs/ beside it: helpers/course.py lists them), and lesson 2's models and lesson 2b's adapters
-# cached for later lessons (helpers/course.py names them). The converted offline SmolLM2 stays
+# has its outputs/ beside it: helpers/course.py lists them), lesson 2's models and lesson 2b's adapters
+# cached for later lessons, and the replies kept by helpers/reply_cache.py (helpers/course.py names them). The converted offline SmolLM2 stays
 # (rebuilding it takes a while and it is not a lesson's result); delete $${SFT_COURSE_CACHE:-~/.cache/sft-course}
 # to remove it as well. helpers/course.py needs only the standard library, so this works before `make setup`.
 CACHE := $(or $(SFT_COURSE_CACHE),$(HOME)/.cache/sft-course)
 clean:
 	rm -rf $$($(PYTHON) -m helpers.course outputs)
-	for pattern in $$($(PYTHON) -m helpers.course cached); do rm -rf "$(CACHE)"/models/$$pattern; done
+	for pattern in $$($(PYTHON) -m helpers.course cached); do rm -rf "$(CACHE)"/$$pattern; done

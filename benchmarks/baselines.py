@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers.environment import default_environment  # noqa: E402  (imports no Hugging Face library)
 
 default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
+# It times generating: every reply generated, none given back from the course cache (helpers/reply_cache.py).
+os.environ["SFT_COURSE_REPLY_CACHE"] = "off"
 
 import pandas as pd  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402

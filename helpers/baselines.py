@@ -9,7 +9,6 @@ the same rows, so their outcomes pair with its outcomes (helpers.intervals.paire
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import pandas as pd
@@ -18,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from helpers.generation import generate_turns, prompt_messages
+from helpers.generation import prompt_messages, timed_turns
 from helpers.house_style import expected_fields
 from helpers.i18n import N_, _
 from helpers.support_desk import SYSTEM_PROMPT
@@ -112,11 +111,11 @@ def answer_with_cost(
     """Return the model's replies to the conversations and what they cost: prompt tokens, seconds per reply, replies that never stopped."""
     texts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) for messages in conversations]
     prompt_tokens = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    start = time.perf_counter()
-    turns = generate_turns(model, tokenizer, conversations, progress=False)
+    # Replies kept in the course cache come with the seconds they took when they were generated.
+    turns, seconds = timed_turns(model, tokenizer, conversations, progress=False)
     cost = {
         N_("prompt tokens (mean)"): round(sum(prompt_tokens) / len(prompt_tokens)),
-        N_("seconds per reply"): round((time.perf_counter() - start) / len(conversations), 2),
+        N_("seconds per reply"): round(seconds / len(conversations), 2),
         N_("never stopped"): sum(not ended for unused, ended in turns),
     }
     return [reply for reply, unused in turns], cost

@@ -21,6 +21,7 @@ OUTPUTS = "outputs"  # what a notebook writes (models, checkpoints, runs), besid
 # What the lessons keep in the course cache's models/ folder, as <prefix><recipe key> (helpers.recipe): lesson 2's
 # models and lesson 2b's LoRA adapters, trained for a later lesson that ran first. `make clean` removes them.
 CACHED_MODEL_PREFIX, CACHED_ADAPTER_PREFIX = "lesson2-", "lesson2b-"
+CACHED_REPLIES_FOLDER = "replies"  # the course cache's folder of greedy replies already generated (helpers.reply_cache)
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,11 @@ def edition_language(notebook: str | Path) -> str:
 
 
 if __name__ == "__main__":
-    # `python -m helpers.course outputs` (the output folders) and `... cached` (the cache's model folders, as
-    # shell patterns), for `make clean`.
+    # `python -m helpers.course outputs` (the output folders) and `... cached` (what the lessons keep in the course
+    # cache, as shell patterns relative to it: the recipe's models and adapters, the kept replies), for `make clean`.
     if sys.argv[1:] == ["outputs"]:
         print("\n".join(path.as_posix() for path in output_folders()))
     elif sys.argv[1:] == ["cached"]:
-        print("\n".join(f"{prefix}*" for prefix in (CACHED_MODEL_PREFIX, CACHED_ADAPTER_PREFIX)))
+        print("\n".join([f"models/{prefix}*" for prefix in (CACHED_MODEL_PREFIX, CACHED_ADAPTER_PREFIX)] + [CACHED_REPLIES_FOLDER]))
     else:
         sys.exit("usage: python -m helpers.course outputs|cached")

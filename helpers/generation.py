@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers import reply_cache
 from helpers.chat_format import chat_format
 from helpers.environment import progress_displays_off
 from helpers.i18n import N_, _
+
+# This file's code turns prompts into replies: an edit to it makes every kept reply stale (helpers.reply_cache).
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def prompt_messages(messages: list[dict]) -> list[dict]:
@@ -40,12 +47,19 @@ def generate_replies(
 ) -> list[str]:
     """Return the model's reply to each conversation (each ending with a user turn), in the input order.
 
-    settings are generate_turns' (max_new_tokens, batch_size, do_sample, temperature, top_p, progress).
+    settings are timed_turns' (max_new_tokens, batch_size, do_sample, temperature, top_p, progress).
     """
     return [reply for reply, unused in generate_turns(model, tokenizer, conversations, **settings)]
 
 
 def generate_turns(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict]], **settings
+) -> list[tuple[str, bool]]:
+    """Return (reply, ended) for each conversation: ended is False where the reply ran on to max_new_tokens (settings: timed_turns')."""
+    return timed_turns(model, tokenizer, conversations, **settings)[0]
+
+
+def timed_turns(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     conversations: list[list[dict]],
@@ -55,12 +69,13 @@ def generate_turns(
     temperature: float = 0.7,
     top_p: float = 0.9,
     progress: bool = True,
-) -> list[tuple[str, bool]]:
-    """Return (reply, ended) for each conversation: ended is False where the reply ran on to max_new_tokens.
+) -> tuple[list[tuple[str, bool]], float]:
+    """Return (reply, ended) for each conversation and the seconds generating them took (when made, for kept replies).
 
     Batches of 64 rather than 16 give the same greedy replies about 1.2 times faster on a 2-core CPU
     (benchmarks/generation_speed.py; the weights stay in their own precision: bf16 copies are twice as fast
-    there but change a few replies).
+    there but change a few replies). Greedy replies on the CPU are kept in the course cache and given again
+    when the same model is asked the same prompts with the same settings (helpers.reply_cache).
     """
     if len(conversations) == 0:
         raise ValueError(_("no conversations to answer; pass a list of conversations, each a list of messages"))
@@ -73,12 +88,20 @@ def generate_turns(
                 ).format(number=i)
             )
     texts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in conversations]
+    prompt_ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     # Longest first: similar lengths share a batch (less padding), and running out of memory shows at once.
-    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    order = sorted(range(len(texts)), key=lambda i: -len(prompt_ids[i]))
     sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
     stops = stop_token_ids(model, tokenizer)
+    key = None
+    if reply_cache.cacheable(model, do_sample):
+        settings = {"max_new_tokens": max_new_tokens, "batch_size": batch_size, "stops": stops, "pad": pad_token_id(tokenizer)}
+        key = reply_cache.reply_key(model, tokenizer, prompt_ids, {**settings, "code": _CODE})
+        kept = reply_cache.load(key)
+        if kept is not None:
+            return kept
 
+    start = time.perf_counter()
     replies: list[tuple[str, bool]] = [("", False)] * len(texts)
     padding_side, pad_token, was_training = tokenizer.padding_side, tokenizer.pad_token, model.training
     # A decoder-only model continues from the last position of each row, so padding must go on the
@@ -90,8 +113,8 @@ def generate_turns(
         starts = range(0, len(order), batch_size)
         # tqdm's notebook bar ignores TQDM_DISABLE, so honour it here (tests and stored notebooks set it).
         hide_bar = not progress or progress_displays_off()
-        for start in tqdm(starts, desc=_("Generating"), unit="batch", disable=hide_bar):
-            batch = order[start : start + batch_size]
+        for start_row in tqdm(starts, desc=_("Generating"), unit="batch", disable=hide_bar):
+            batch = order[start_row : start_row + batch_size]
             # add_special_tokens=False: the chat template already wrote every special token it needs.
             inputs = tokenizer(
                 [texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
@@ -113,7 +136,10 @@ def generate_turns(
     finally:
         tokenizer.padding_side, tokenizer.pad_token = padding_side, pad_token
         model.train(was_training)
-    return replies
+    seconds = time.perf_counter() - start
+    if key is not None:
+        reply_cache.store(key, replies, seconds)
+    return replies, seconds
 
 
 def reply_table(

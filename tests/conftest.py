@@ -5,10 +5,20 @@ import copy
 import pytest
 from fakes import make_turn_model
 
+from helpers import reply_cache
 from helpers.data import load_raw_qa, load_support_desk
 from helpers.i18n import LANGUAGE_VARIABLE, catalogue
 from helpers.models import load_model_and_tokenizer, load_tokenizer
 from helpers.templates import set_training_template
+
+
+@pytest.fixture(scope="session", autouse=True)
+def replies_generated_afresh():
+    """Every reply a unit test asks for is generated, none given from the course cache (tests/test_reply_cache.py turns it on)."""
+    # Patched in this process only: the notebooks' kernels, started by nbval from the same worker, keep the cache.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reply_cache, "switched_on", lambda: False)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from helpers.course import CACHED_ADAPTER_PREFIX, CACHED_MODEL_PREFIX
+from helpers.course import CACHED_ADAPTER_PREFIX, CACHED_MODEL_PREFIX, CACHED_REPLIES_FOLDER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,7 @@ def test_make_clean_removes_lesson_outputs_and_keeps_the_converted_model(tmp_pat
         tmp_path / f"cache/models/{CACHED_MODEL_PREFIX}0123456789abcdef/model.safetensors",
         tmp_path / f"cache/models/{CACHED_MODEL_PREFIX}fedcba9876543210/model.safetensors",
         tmp_path / f"cache/models/{CACHED_ADAPTER_PREFIX}0123456789abcdef/adapter_model.safetensors",
+        tmp_path / f"cache/{CACHED_REPLIES_FOLDER}/0123456789abcdef0123456789abcdef.json",
     ]
     converted = tmp_path / "cache/models/SmolLM2-135M-Instruct-from-gguf/model.safetensors"
     stand_in = tmp_path / "cache/models/SmolLM2-135M-base-stand-in/model.safetensors"

@@ -1,0 +1,114 @@
+"""Greedy replies kept on disk, keyed by everything that decides them, so a model asked the same prompts again answers at once.
+
+On a CPU, generating is a lesson's slowest step after training, and greedy replies are a pure function of the
+weights, the prompts and the settings: lesson 4 asks lesson 2's model lesson 2's validation prompts again, and
+re-running a cell asks the same model the same prompts. The key hashes the weights' bytes, the architecture
+settings, the generation config, any adapter's state, the tokenized prompts, the tokenizer's vocabulary, the
+generation settings (helpers/generation.py's code among them), the library versions and the CPU's instruction
+set: change any of them and the replies are generated again. Sampled replies and models on a GPU are never kept.
+SFT_COURSE_REPLY_CACHE=off turns it off; the replies live in the course cache's replies/ folder (`make clean`
+removes it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import transformers
+from peft.tuners.tuners_utils import BaseTunerLayer
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from helpers.course import CACHED_REPLIES_FOLDER
+from helpers.models import cache_dir
+
+VARIABLE = "SFT_COURSE_REPLY_CACHE"
+_OFF = {"0", "off", "false", "no"}
+# Config entries that name where a model came from or how it was stored, not how it computes: a model saved and
+# loaded again (lesson 4's copy of lesson 2's) differs from the one in memory only in these.
+_CONFIG_NOT_SHAPING = ("_name_or_path", "transformers_version", "dtype", "torch_dtype", "use_cache")
+Turns = list[tuple[str, bool]]
+
+
+def switched_on() -> bool:
+    """Return False when SFT_COURSE_REPLY_CACHE turns the cache off (0, off, false, no); True otherwise."""
+    return os.environ.get(VARIABLE, "on").strip().lower() not in _OFF
+
+
+def cacheable(model: PreTrainedModel, do_sample: bool) -> bool:
+    """Return True when this generation's replies may be kept: the cache is on, decoding is greedy and the model is on the CPU."""
+    return switched_on() and not do_sample and all(p.device.type == "cpu" for p in model.parameters())
+
+
+def model_fingerprint(model: PreTrainedModel) -> str:
+    """Return a hash of what decides a model's outputs: its weights' bytes, architecture, generation config and adapter state."""
+    digest = hashlib.sha256()
+    seen: set[int] = set()
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode())
+        if tensor.data_ptr() in seen:  # tied weights (the embeddings and the LM head): their bytes once
+            continue
+        seen.add(tensor.data_ptr())
+        digest.update(tensor.detach().contiguous().reshape(-1).view(torch.uint8).numpy().data)
+    config = {key: value for key, value in model.config.to_dict().items() if key not in _CONFIG_NOT_SHAPING}
+    generation = model.generation_config.to_diff_dict() if model.generation_config is not None else {}
+    generation.pop("transformers_version", None)
+    # Not in the state dict: accelerate's autocast wrapper left on a trained model's forward, autocast around the
+    # call, and a peft adapter switched off, merged or scaled.
+    adapters = [
+        [name, bool(module.disable_adapters), list(module.active_adapters), bool(module.merged), getattr(module, "scaling", None)]
+        for name, module in model.named_modules()
+        if isinstance(module, BaseTunerLayer)
+    ]
+    state = {
+        "class": type(model).__name__,
+        "config": config,
+        "generation": generation,
+        "attention": getattr(model.config, "_attn_implementation", None),
+        "forward replaced": "forward" in vars(model),
+        "autocast": torch.is_autocast_enabled("cpu"),
+        "adapters": adapters,
+    }
+    digest.update(json.dumps(state, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
+    """Return a hash of what decodes a reply: the tokenizer's class, vocabulary and special tokens."""
+    content = [type(tokenizer).__name__, sorted(tokenizer.get_vocab().items()), sorted(tokenizer.all_special_ids)]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+
+
+def reply_key(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt_ids: list[list[int]], settings: dict) -> str:
+    """Return the key of a generation: a hash of the model, the tokenizer, the prompts' token ids, the settings and the platform."""
+    platform = [torch.__version__, transformers.__version__, torch.backends.cpu.get_cpu_capability()]
+    parts = [model_fingerprint(model), tokenizer_fingerprint(tokenizer), prompt_ids, settings, platform]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _path(key: str) -> Path:
+    return cache_dir() / CACHED_REPLIES_FOLDER / f"{key}.json"
+
+
+def load(key: str) -> tuple[Turns, float] | None:
+    """Return the kept (reply, ended) pairs of a generation and the seconds it took when made, or None where none are kept."""
+    path = _path(key)
+    if not path.exists():
+        return None
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    return [(reply, ended) for reply, ended in kept["turns"]], kept["seconds"]
+
+
+def store(key: str, turns: Turns, seconds: float) -> Path:
+    """Return the file a generation's (reply, ended) pairs and its time are written to, whole or not at all."""
+    path = _path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write, then rename: two test workers or a stopped kernel never leave half a file to be read.
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as file:
+        json.dump({"turns": turns, "seconds": seconds}, file, ensure_ascii=False)
+    os.replace(file.name, path)
+    return path

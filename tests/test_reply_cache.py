@@ -1,0 +1,99 @@
+"""Tests for helpers.reply_cache: greedy replies on the CPU are kept and given again, and any change to what decides them generates anew."""
+
+import copy
+
+import pytest
+import torch
+from fakes import REPLY
+from peft import LoraConfig, get_peft_model
+
+from helpers import reply_cache
+from helpers.baselines import answer_with_cost
+from helpers.course import CACHED_REPLIES_FOLDER
+from helpers.generation import generate_turns, timed_turns
+
+HI = [[{"role": "user", "content": "Hi"}], [{"role": "user", "content": "Hello there, how are you?"}]]
+SWITCHED_ON = reply_cache.switched_on  # the real one: conftest.py switches the cache off for the other tests
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """The course cache in a temporary folder, switched on as in a lesson; returns the folder the replies go to."""
+    monkeypatch.setattr(reply_cache, "cache_dir", lambda: tmp_path)
+    monkeypatch.delenv(reply_cache.VARIABLE, raising=False)
+    monkeypatch.setattr(reply_cache, "switched_on", SWITCHED_ON)
+    return tmp_path / CACHED_REPLIES_FOLDER
+
+
+def count_generate_calls(model, monkeypatch) -> list:
+    """Return a list that grows by one each time model.generate runs (it still runs)."""
+    calls = []
+    generate = model.generate
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", counted)
+    return calls
+
+
+def test_the_same_model_asked_the_same_prompts_answers_from_the_cache(cache, turn_model, base_tokenizer, monkeypatch):
+    calls = count_generate_calls(turn_model, monkeypatch)
+    first, seconds = timed_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)
+    again, kept_seconds = timed_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)
+    assert first == again and first[0] == (REPLY, True)
+    assert kept_seconds == seconds  # the time it took when generated, not the time of reading it back
+    assert len(calls) == 1 and len(list(cache.glob("*.json"))) == 1
+
+
+def test_other_settings_or_prompts_generate_again(cache, turn_model, base_tokenizer, monkeypatch):
+    calls = count_generate_calls(turn_model, monkeypatch)
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=5)
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4, batch_size=1)
+    generate_turns(turn_model, base_tokenizer, HI[:1], max_new_tokens=4)
+    assert len(calls) == 1 + 1 + 2 + 1  # batch_size=1: a call per prompt
+    assert len(list(cache.glob("*.json"))) == 4
+
+
+def test_changed_weights_generate_again(cache, turn_model, base_tokenizer, monkeypatch):
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)
+    with torch.no_grad():
+        turn_model.lm_head.weight[0, 0] += 1e-6  # the smallest change still changes the bytes
+    calls = count_generate_calls(turn_model, monkeypatch)
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)
+    assert len(calls) == 1
+
+
+def test_sampled_replies_and_a_switched_off_cache_keep_nothing(cache, turn_model, base_tokenizer, monkeypatch):
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4, do_sample=True)
+    assert not cache.exists()
+    monkeypatch.setenv(reply_cache.VARIABLE, "off")
+    generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)
+    assert not cache.exists()
+
+
+def test_a_model_saved_and_loaded_again_keeps_its_fingerprint(turn_model, tmp_path):
+    # Lesson 4 loads lesson 2's saved model: it should find the replies lesson 2 generated in memory.
+    turn_model.save_pretrained(tmp_path)
+    reloaded = type(turn_model).from_pretrained(tmp_path).eval()
+    assert reply_cache.model_fingerprint(reloaded) == reply_cache.model_fingerprint(turn_model)
+
+
+def test_state_outside_the_weights_changes_the_fingerprint(turn_model):
+    plain = reply_cache.model_fingerprint(turn_model)
+    wrapped = copy.deepcopy(turn_model)
+    wrapped.forward = torch.autocast("cpu", dtype=torch.bfloat16)(wrapped.forward)  # as accelerate leaves a trained model
+    assert reply_cache.model_fingerprint(wrapped) != plain
+    config = LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False)
+    adapted = get_peft_model(copy.deepcopy(turn_model), config)
+    on = reply_cache.model_fingerprint(adapted)
+    with adapted.disable_adapter():
+        assert reply_cache.model_fingerprint(adapted) != on
+
+
+def test_the_prompted_models_cost_comes_with_its_kept_replies(cache, turn_model, base_tokenizer):
+    replies, cost = answer_with_cost(turn_model, base_tokenizer, HI)
+    again, kept_cost = answer_with_cost(turn_model, base_tokenizer, HI)
+    assert again == replies and kept_cost == cost
