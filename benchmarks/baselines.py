@@ -30,12 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers.environment import default_environment  # noqa: E402  (imports no Hugging Face library)
 
 default_environment(Path(__file__).resolve().parent.parent / "offline.env")  # before they are imported
-# It times generating: every reply generated, none given back from the course cache (helpers/reply_cache.py).
-os.environ["SFT_COURSE_REPLY_CACHE"] = "off"
 
 import pandas as pd  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
+from helpers import reply_cache  # noqa: E402
 from helpers.baselines import answer_with_cost, classifier_outcomes, few_shot_examples, prompted_conversations  # noqa: E402
 from helpers.data import load_support_desk, without_system_prompt  # noqa: E402
 from helpers.environment import detect  # noqa: E402
@@ -44,6 +43,9 @@ from helpers.house_style import majority_outcomes, outcome_table  # noqa: E402
 from helpers.intervals import paired_difference, rates_with_intervals  # noqa: E402
 from helpers.models import load_model_and_tokenizer  # noqa: E402
 from helpers.recipe import MODEL_FOLDER, fine_tuned_model_dir, run_for, training_rows  # noqa: E402
+
+# It times generating: every reply generated, none given back from the course cache (read at each call).
+os.environ[reply_cache.VARIABLE] = "off"
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"

@@ -95,7 +95,8 @@ def timed_turns(
     stops = stop_token_ids(model, tokenizer)
     key = None
     if reply_cache.cacheable(model, do_sample):
-        settings = {"max_new_tokens": max_new_tokens, "batch_size": batch_size, "stops": stops, "pad": pad_token_id(tokenizer)}
+        # Not the pad token: padded positions are masked out, and a reply is cut at its end of turn, before any padding.
+        settings = {"max_new_tokens": max_new_tokens, "batch_size": batch_size, "stops": stops}
         key = reply_cache.reply_key(model, tokenizer, prompt_ids, {**settings, "code": _CODE})
         kept = reply_cache.load(key)
         if kept is not None:
@@ -129,8 +130,14 @@ def timed_turns(
                     **sampling,
                 )
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
-            ended = torch.isin(new_tokens, torch.tensor(stops, device=new_tokens.device)).any(dim=1).tolist()
-            texts_out = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            at_stop = torch.isin(new_tokens, torch.tensor(stops, device=new_tokens.device))
+            ended = at_stop.any(dim=1)
+            # A reply is what comes before its end of turn; generate pads the rows that ended before the others.
+            lengths = torch.where(ended, at_stop.int().argmax(dim=1), new_tokens.shape[1]).tolist()
+            texts_out = tokenizer.batch_decode(
+                [row[:length] for row, length in zip(new_tokens.tolist(), lengths)], skip_special_tokens=True
+            )
+            ended = ended.tolist()
             for i, text, stopped in zip(batch, texts_out, ended):
                 replies[i] = (text.strip(), stopped)
     finally:

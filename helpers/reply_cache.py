@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 import transformers
+import trl
 from peft.tuners.tuners_utils import BaseTunerLayer
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -32,6 +33,8 @@ _OFF = {"0", "off", "false", "no"}
 # loaded again (lesson 4's copy of lesson 2's) differs from the one in memory only in these.
 _CONFIG_NOT_SHAPING = ("_name_or_path", "transformers_version", "dtype", "torch_dtype", "use_cache")
 Turns = list[tuple[str, bool]]
+# A fast tokenizer's settings that change decoded text outside its backend.
+CLEANUP_SETTINGS = ("clean_up_tokenization_spaces", "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output")
 
 
 def switched_on() -> bool:
@@ -69,7 +72,7 @@ def model_fingerprint(model: PreTrainedModel) -> str:
         "config": config,
         "generation": generation,
         "attention": getattr(model.config, "_attn_implementation", None),
-        "forward replaced": "forward" in vars(model),
+        "forward replaced": _forward_replaced(model),
         "autocast": torch.is_autocast_enabled("cpu"),
         "adapters": adapters,
     }
@@ -77,15 +80,45 @@ def model_fingerprint(model: PreTrainedModel) -> str:
     return digest.hexdigest()
 
 
+def _forward_replaced(model: PreTrainedModel) -> bool:
+    """Return True when the model's forward is not its class's own (accelerate's autocast left on it, say)."""
+    forward = vars(model).get("forward")
+    return forward is not None and not _computes_as_class(model, forward)
+
+
+def _computes_as_class(model: PreTrainedModel, forward) -> bool:
+    """Return True when a forward set on the model computes what its class's forward computes, for generate's calls."""
+    function = getattr(forward, "__func__", forward)
+    if function is type(model).forward:  # unwrapped again (helpers.training.without_autocast), bound on the instance
+        return True
+    # SFTTrainer's fused-loss head (trl.trainer.utils) hands every call without fused_lm_head=True, as generate's
+    # are, to the forward it replaced, unchanged: what counts is that one.
+    code = getattr(function, "__code__", None)  # its __module__ is the model's (functools.wraps): read where its code is
+    if code is not None and "trl" in Path(code.co_filename).parts and "original_forward" in code.co_freevars:
+        replaced = function.__closure__[code.co_freevars.index("original_forward")].cell_contents
+        return _computes_as_class(model, replaced)
+    return False
+
+
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
-    """Return a hash of what decodes a reply: the tokenizer's class, vocabulary and special tokens."""
-    content = [type(tokenizer).__name__, sorted(tokenizer.get_vocab().items()), sorted(tokenizer.all_special_ids)]
-    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+    """Return a hash of what turns a reply's token ids into text: the tokenizer's vocabulary, special tokens and decoder."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        # A fast tokenizer decodes in its backend, which marks the special tokens decoding skips. Its end and pad
+        # tokens (which TRL sets on the tokenizer it trains with) decide no text: generation is told where to stop.
+        state = json.loads(backend.to_str())
+        for per_call in ("padding", "truncation"):
+            state.pop(per_call, None)
+        cleanup = [getattr(tokenizer, name, None) for name in CLEANUP_SETTINGS]
+        content = [type(tokenizer).__name__, state, cleanup]
+    else:
+        content = [type(tokenizer).__name__, sorted(tokenizer.get_vocab().items()), sorted(tokenizer.all_special_ids)]
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def reply_key(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt_ids: list[list[int]], settings: dict) -> str:
     """Return the key of a generation: a hash of the model, the tokenizer, the prompts' token ids, the settings and the platform."""
-    platform = [torch.__version__, transformers.__version__, torch.backends.cpu.get_cpu_capability()]
+    platform = [torch.__version__, transformers.__version__, trl.__version__, torch.backends.cpu.get_cpu_capability()]
     parts = [model_fingerprint(model), tokenizer_fingerprint(tokenizer), prompt_ids, settings, platform]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 

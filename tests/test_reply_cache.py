@@ -6,6 +6,7 @@ import pytest
 import torch
 from fakes import REPLY
 from peft import LoraConfig, get_peft_model
+from trl.trainer.utils import add_fused_lm_head
 
 from helpers import reply_cache
 from helpers.baselines import answer_with_cost
@@ -79,6 +80,19 @@ def test_a_model_saved_and_loaded_again_keeps_its_fingerprint(turn_model, tmp_pa
     turn_model.save_pretrained(tmp_path)
     reloaded = type(turn_model).from_pretrained(tmp_path).eval()
     assert reply_cache.model_fingerprint(reloaded) == reply_cache.model_fingerprint(turn_model)
+
+
+def test_trls_fused_loss_head_and_its_end_and_pad_tokens_keep_the_fingerprints(turn_model, base_tokenizer):
+    # Lesson 2 asks the model SFTTrainer left in memory (its forward patched, its tokenizer's eos and pad set);
+    # lessons 2b and 4 ask a copy loaded from disk, lesson 4 with a fresh tokenizer: the same replies.
+    patched, tokenizer = copy.deepcopy(turn_model), copy.deepcopy(base_tokenizer)
+    add_fused_lm_head(patched)
+    tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
+    assert "forward" in vars(patched)
+    assert reply_cache.model_fingerprint(patched) == reply_cache.model_fingerprint(turn_model)
+    assert reply_cache.tokenizer_fingerprint(tokenizer) == reply_cache.tokenizer_fingerprint(base_tokenizer)
+    tokenizer.add_tokens(["<|new|>"], special_tokens=True)
+    assert reply_cache.tokenizer_fingerprint(tokenizer) != reply_cache.tokenizer_fingerprint(base_tokenizer)
 
 
 def test_state_outside_the_weights_changes_the_fingerprint(turn_model):
