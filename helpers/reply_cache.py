@@ -1,9 +1,10 @@
 """Greedy replies kept on disk, keyed by everything that decides them, so a model asked the same prompts again answers at once.
 
 On a CPU, generating is a lesson's slowest step after training, and greedy replies are a pure function of the
-weights, the prompts and the settings: lesson 4 asks lesson 2's model lesson 2's validation prompts again, and
+weights, the prompts and the settings: lesson 4 asks lesson 2's models lesson 2's validation prompts again, and
 re-running a cell asks the same model the same prompts. The key hashes the weights' bytes, the architecture
-settings, the generation config, any adapter's state, the tokenized prompts, the tokenizer's vocabulary, the
+settings, the generation config, any adapter's state, anything left on the model's forward, the tokenized
+prompts, what decodes the replies (a fast tokenizer's backend: its vocabulary and which tokens are special), the
 generation settings (helpers/generation.py's code among them), the library versions and the CPU's instruction
 set: change any of them and the replies are generated again. Sampled replies and models on a GPU are never kept.
 SFT_COURSE_REPLY_CACHE=off turns it off; the replies live in the course cache's replies/ folder (`make clean`
