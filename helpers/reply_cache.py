@@ -137,12 +137,15 @@ def load(key: str) -> tuple[Turns, float] | None:
     return [(reply, ended) for reply, ended in kept["turns"]], kept["seconds"]
 
 
-def store(key: str, turns: Turns, seconds: float) -> Path:
-    """Return the file a generation's (reply, ended) pairs and its time are written to, whole or not at all."""
+def store(key: str, turns: Turns, seconds: float) -> Path | None:
+    """Return the file a generation's replies and time are written to, whole or not at all; None where it cannot be written."""
     path = _path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write, then rename: two test workers or a stopped kernel never leave half a file to be read.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as file:
-        json.dump({"turns": turns, "seconds": seconds}, file, ensure_ascii=False)
-    os.replace(file.name, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write, then rename: two test workers or a stopped kernel never leave half a file to be read.
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as file:
+            json.dump({"turns": turns, "seconds": seconds}, file, ensure_ascii=False)
+        os.replace(file.name, path)
+    except OSError:  # a full disk or a read-only cache: the replies are still given, only not kept
+        return None
     return path

@@ -75,6 +75,15 @@ def test_sampled_replies_and_a_switched_off_cache_keep_nothing(cache, turn_model
     assert not cache.exists()
 
 
+def test_a_cache_that_cannot_be_written_still_gives_the_replies(turn_model, base_tokenizer, tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setattr(reply_cache, "cache_dir", lambda: not_a_folder)
+    monkeypatch.setattr(reply_cache, "switched_on", SWITCHED_ON)
+    assert generate_turns(turn_model, base_tokenizer, HI, max_new_tokens=4)[0] == (REPLY, True)
+    assert reply_cache.store("0" * 32, [(REPLY, True)], 1.0) is None
+
+
 def test_a_model_saved_and_loaded_again_keeps_its_fingerprint(turn_model, tmp_path):
     # Lesson 4 loads lesson 2's saved model: it should find the replies lesson 2 generated in memory.
     turn_model.save_pretrained(tmp_path)
