@@ -35,6 +35,7 @@ ROWS_PER_STEP = 8
 # Each variant: SFTConfig arguments on top of TRL's defaults, and whether to train a LoRA adapter.
 # Only public SFTConfig/TrainingArguments options. "recipe_*" is the throughput recipe this benchmark
 # found (8 conversations a step in micro-batches of 2); lesson 2's own run is helpers.recipe's.
+from helpers.recipe import RUNS  # noqa: E402
 from helpers.training import pick_precision  # noqa: E402
 
 # Precision from the hardware (bf16 where the CPU has bf16 units), as lesson 2 picks it ...
@@ -42,6 +43,11 @@ _RECIPE = pick_precision(detect())[0] | {
     "activation_checkpointing": False,  # a 135M model fits: no need to recompute activations
     "per_device_train_batch_size": 2,  # small micro-batches: less padding, smaller lm-head tiles ...
     "gradient_accumulation_steps": 4,  # ... and still 8 conversations an optimizer step
+}
+_LESSON2_MICRO_BATCH = RUNS["quick"]["micro_batch"]
+_LESSON2 = _RECIPE | {
+    "per_device_train_batch_size": _LESSON2_MICRO_BATCH,
+    "gradient_accumulation_steps": ROWS_PER_STEP // _LESSON2_MICRO_BATCH,
 }
 VARIANTS = {
     "trl_defaults": {"config": {}, "lora": False},
@@ -59,6 +65,14 @@ VARIANTS = {
     "recipe_full_grouped": {"config": _RECIPE | {"train_sampling_strategy": "group_by_length"}, "lora": False},
     "lora_defaults": {"config": {}, "lora": True},
     "recipe_lora": {"config": _RECIPE, "lora": True},
+    # The recipes as the course runs them: TRL's fused LM head scoring only the trained tokens on a CPU too
+    # (helpers.training.score_trained_tokens_only_on_cpu; every other variant runs TRL's own choice).
+    "recipe_full_course_head": {"config": _RECIPE, "lora": False, "course_head": True},
+    # Lesson 2's quick micro-batches (helpers.recipe.RUNS; 4 conversations, 2 accumulation steps): more prompt and padding
+    # positions per micro-batch for TRL's head to score on a CPU.
+    "lesson2_micro_batches": {"config": _LESSON2, "lora": False},
+    "lesson2_micro_batches_course_head": {"config": _LESSON2, "lora": False, "course_head": True},
+    "recipe_lora_course_head": {"config": _RECIPE, "lora": True, "course_head": True},
     # Diagnostics, not recipes: the recipes with the model's own loss instead of TRL's fused LM head.
     "recipe_full_plain_loss": {"config": _RECIPE, "lora": False, "plain_loss": True},
     "recipe_lora_plain_loss": {"config": _RECIPE, "lora": True, "plain_loss": True},
@@ -98,6 +112,12 @@ def run_variant(name: str, steps: int, profile: bool = False) -> dict:
     from helpers.templates import set_training_template
 
     variant = VARIANTS[name]
+    if not variant.get("course_head"):
+        # helpers.training made the head score only the trained tokens on a CPU when it was imported: undone here.
+        import trl.trainer.utils as trl_utils
+        from trl.kernels.chunked_logprob import _use_triton as trls_own_choice
+
+        trl_utils._use_triton = trls_own_choice
     model, tokenizer = load_model_and_tokenizer("base", verbose=False)
     set_training_template(tokenizer)
     n_parameters = sum(p.numel() for p in model.parameters())

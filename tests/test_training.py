@@ -14,6 +14,7 @@ from helpers.environment import Environment, detect
 from helpers.recipe import RUNS, sft_config
 from helpers.training import (
     pick_precision,
+    score_trained_tokens_only_on_cpu,
     without_autocast,
 )
 
@@ -146,3 +147,43 @@ def test_the_precision_reason_comes_out_in_vietnamese_in_the_vietnamese_notebook
     vietnamese.on()
     expected = vietnamese("{device} has no bf16 (a Colab T4, say): fp16 mixed precision").format(device="Tesla T4")
     assert pick_precision(t4)[1] == expected != english
+
+
+# ── TRL's fused LM head on a CPU: only the trained tokens scored, the same loss and gradients ──
+
+
+def test_trls_loss_on_a_cpu_scores_only_the_trained_tokens_and_gives_the_same_loss_and_gradients(training_tokenizer, monkeypatch):
+    import trl.trainer.utils as trl_utils
+    from trl.kernels.chunked_logprob import _use_triton as trls_own_choice
+
+    assert score_trained_tokens_only_on_cpu(), "the pinned TRL should still offer the switch (helpers.training)"
+    model = tiny_llama(training_tokenizer)
+    trl_utils.add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))  # as SFTTrainer adds it
+    ids = torch.randint(0, len(training_tokenizer), (2, 12), generator=torch.Generator().manual_seed(0))
+    labels = ids.clone()
+    labels[:, :7] = -100  # the prompt
+    labels[1, 10:] = -100  # padding after a shorter row
+    scored = []
+    chunked = trl_utils._ChunkedLogProbFunction
+
+    class CountingPositions:
+        @staticmethod
+        def apply(hidden, *rest):
+            scored.append(hidden.shape[0])
+            return chunked.apply(hidden, *rest)
+
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", CountingPositions)
+
+    def loss_and_gradients():
+        model.zero_grad()
+        outputs = model(input_ids=ids, labels=labels, fused_lm_head=True)
+        outputs.loss.backward()
+        return outputs, [parameter.grad.clone() for parameter in model.parameters()]
+
+    trained_only, trained_only_gradients = loss_and_gradients()
+    monkeypatch.setattr(trl_utils, "_use_triton", trls_own_choice)  # TRL's own choice on a CPU: every position
+    every, every_gradients = loss_and_gradients()
+    assert scored == [int((labels[:, 1:] != -100).sum()), labels[:, 1:].numel()] == [8, 22]
+    assert torch.allclose(trained_only.loss, every.loss, rtol=1e-6)
+    assert all(torch.allclose(a, b, rtol=1e-5, atol=1e-8) for a, b in zip(trained_only_gradients, every_gradients))
+    assert torch.allclose(trained_only.entropy, every.entropy, rtol=1e-5) and torch.equal(trained_only.is_top1, every.is_top1)
