@@ -140,12 +140,16 @@ def load(key: str) -> tuple[Turns, float] | None:
 def store(key: str, turns: Turns, seconds: float) -> Path | None:
     """Return the file a generation's replies and time are written to, whole or not at all; None where it cannot be written."""
     path = _path(key)
+    written = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write, then rename: two test workers or a stopped kernel never leave half a file to be read.
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as file:
+            written = file.name
             json.dump({"turns": turns, "seconds": seconds}, file, ensure_ascii=False)
-        os.replace(file.name, path)
+        os.replace(written, path)
     except OSError:  # a full disk or a read-only cache: the replies are still given, only not kept
+        if written is not None:
+            Path(written).unlink(missing_ok=True)  # no half-written file left behind
         return None
     return path

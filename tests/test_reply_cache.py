@@ -84,6 +84,17 @@ def test_a_cache_that_cannot_be_written_still_gives_the_replies(turn_model, base
     assert reply_cache.store("0" * 32, [(REPLY, True)], 1.0) is None
 
 
+def test_a_write_that_fails_halfway_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(reply_cache, "cache_dir", lambda: tmp_path)
+
+    def full_disk(source, target):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(reply_cache.os, "replace", full_disk)
+    assert reply_cache.store("0" * 32, [(REPLY, True)], 1.0) is None
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
+
+
 def test_a_model_saved_and_loaded_again_keeps_its_fingerprint(turn_model, tmp_path):
     # Lesson 4 loads lesson 2's saved model: it should find the replies lesson 2 generated in memory.
     turn_model.save_pretrained(tmp_path)
