@@ -7,7 +7,7 @@ company (Nimbus's facts), topics (its request topics, from a data file),
 house_style (the reply format, its writer and its scorer), support_desk (the bundled dataset's generator),
 bookings (the second bundled task's generator), data (loaders, validation), own_data (the learner's own data:
 read, mapped to messages, checked, split), task_checks (a task's own check of a reply, e.g. JSON fields),
-templates (chat templates, trained-token view), generation (batched replies), reply_cache (greedy replies kept on disk),
+templates (chat templates, trained-token view), generation (batched replies), reply_cache (greedy replies and scores kept on disk),
 training (precision, mixed precision undone, TRL's loss on a CPU), recipe (lesson 2's recipe, its model found or trained),
 measurements (memory, speed, the run summary), trl_cli (TRL's command-line files),
 monitoring (callbacks and logs while training), evaluation (perplexity, multiple choice),

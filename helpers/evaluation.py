@@ -14,24 +14,41 @@ finds most likely. Accuracy is the mean of a table column:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from helpers import reply_cache
 from helpers.generation import pad_token_id
 from helpers.i18n import _, either
 from helpers.templates import has_generation_markers
+
+# This file's code turns token ids into scores: an edit to it makes every kept score stale (helpers.reply_cache).
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def _summed_logprobs(
     model: PreTrainedModel, sequences: list[tuple[list[int], list[int]]], pad_token_id: int, batch_size: int
 ) -> tuple[list[float], list[int]]:
-    """Return, per (token ids, scored mask) pair, the summed log-probability of its scored tokens and their count."""
+    """Return, per (token ids, scored mask) pair, the summed log-probability of its scored tokens and their count.
+
+    On the CPU the result is kept in the course cache and given again for the same model, sequences and settings
+    (helpers.reply_cache): the batch size stays in the key, since it decides the padding and so the last bits.
+    """
     if batch_size < 1:
         raise ValueError(_("batch_size must be at least 1, got {batch_size}").format(batch_size=batch_size))
+    key = None
+    if reply_cache.cacheable(model, do_sample=False):
+        settings = {"pad_token_id": pad_token_id, "batch_size": batch_size, "code": _CODE}
+        key = reply_cache.score_key(model, [[list(tokens), list(mask)] for tokens, mask in sequences], settings)
+        kept = reply_cache.load_scores(key)
+        if kept is not None:
+            return kept
     # Longest first: similar lengths share a batch (less padding), and running out of memory shows at once.
     order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i][0]))
     sums, counts = [0.0] * len(sequences), [0] * len(sequences)
@@ -64,6 +81,8 @@ def _summed_logprobs(
                 sums[i], counts[i] = batch_sums[row].item(), int(batch_counts[row])
     finally:
         model.train(was_training)
+    if key is not None:
+        reply_cache.store_scores(key, sums, counts)
     return sums, counts
 
 

@@ -1,4 +1,4 @@
-"""Greedy replies kept on disk, keyed by everything that decides them, so a model asked the same prompts again answers at once.
+"""Greedy replies and log-likelihood scores kept on disk, keyed by everything that decides them: asked again, a model answers at once.
 
 On a CPU, generating is a lesson's slowest step after training, and greedy replies are a pure function of the
 weights, the prompts and the settings: lesson 4 asks lesson 2's models lesson 2's validation prompts again, and
@@ -7,7 +7,9 @@ settings, the generation config, any adapter's state, anything left on the model
 prompts, what decodes the replies (a fast tokenizer's backend: its vocabulary and which tokens are special), the
 generation settings (helpers/generation.py's code among them), the library versions and the CPU's instruction
 set: change any of them and the replies are generated again. Sampled replies and models on a GPU are never kept.
-SFT_COURSE_REPLY_CACHE=off turns it off; the replies live in the course cache's replies/ folder (`make clean`
+Scores (helpers.evaluation: perplexity and multiple choice) are kept the same way, keyed by the model, the scored
+token ids and their settings: the second edition's lesson 4 and the solutions score the same models on the same
+questions. SFT_COURSE_REPLY_CACHE=off turns it off; both live in the course cache's replies/ folder (`make clean`
 removes it).
 """
 
@@ -117,28 +119,56 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _key(parts: list) -> str:
+    """Return the key of a computation: a hash of its parts and of the platform it runs on."""
+    platform = [torch.__version__, transformers.__version__, trl.__version__, torch.backends.cpu.get_cpu_capability()]
+    return hashlib.sha256(json.dumps([*parts, platform], sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
 def reply_key(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt_ids: list[list[int]], settings: dict) -> str:
     """Return the key of a generation: a hash of the model, the tokenizer, the prompts' token ids, the settings and the platform."""
-    platform = [torch.__version__, transformers.__version__, trl.__version__, torch.backends.cpu.get_cpu_capability()]
-    parts = [model_fingerprint(model), tokenizer_fingerprint(tokenizer), prompt_ids, settings, platform]
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return _key([model_fingerprint(model), tokenizer_fingerprint(tokenizer), prompt_ids, settings])
+
+
+def score_key(model: PreTrainedModel, sequences: list, settings: dict) -> str:
+    """Return the key of a scoring: a hash of the model, the scored token ids and masks, the settings and the platform."""
+    return _key(["scores", model_fingerprint(model), sequences, settings])
 
 
 def _path(key: str) -> Path:
     return cache_dir() / CACHED_REPLIES_FOLDER / f"{key}.json"
 
 
+def _read(key: str) -> dict | None:
+    path = _path(key)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def load(key: str) -> tuple[Turns, float] | None:
     """Return the kept (reply, ended) pairs of a generation and the seconds it took when made, or None where none are kept."""
-    path = _path(key)
-    if not path.exists():
+    kept = _read(key)
+    if kept is None:
         return None
-    kept = json.loads(path.read_text(encoding="utf-8"))
     return [(reply, ended) for reply, ended in kept["turns"]], kept["seconds"]
+
+
+def load_scores(key: str) -> tuple[list[float], list[int]] | None:
+    """Return the kept summed log-probabilities and scored-token counts of a scoring, or None where none are kept."""
+    kept = _read(key)
+    return None if kept is None else (kept["sums"], kept["counts"])
 
 
 def store(key: str, turns: Turns, seconds: float) -> Path | None:
     """Return the file a generation's replies and time are written to, whole or not at all; None where it cannot be written."""
+    return _write(key, {"turns": turns, "seconds": seconds})
+
+
+def store_scores(key: str, sums: list[float], counts: list[int]) -> Path | None:
+    """Return the file a scoring's sums and counts are written to, whole or not at all; None where it cannot be written."""
+    return _write(key, {"sums": sums, "counts": counts})
+
+
+def _write(key: str, kept: dict) -> Path | None:
     path = _path(key)
     written = None
     try:
@@ -146,9 +176,9 @@ def store(key: str, turns: Turns, seconds: float) -> Path | None:
         # Write, then rename: two test workers or a stopped kernel never leave half a file to be read.
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as file:
             written = file.name
-            json.dump({"turns": turns, "seconds": seconds}, file, ensure_ascii=False)
+            json.dump(kept, file, ensure_ascii=False)
         os.replace(written, path)
-    except OSError:  # a full disk or a read-only cache: the replies are still given, only not kept
+    except OSError:  # a full disk or a read-only cache: the results are still given, only not kept
         if written is not None:
             Path(written).unlink(missing_ok=True)  # no half-written file left behind
         return None

@@ -1,16 +1,17 @@
-"""Tests for helpers.reply_cache: greedy replies on the CPU are kept and given again, and any change to what decides them generates anew."""
+"""Tests for helpers.reply_cache: greedy replies and scores are kept and given again; any change to what decides them redoes them."""
 
 import copy
 
 import pytest
 import torch
-from fakes import REPLY
+from fakes import REPLY, tiny_llama
 from peft import LoraConfig, get_peft_model
 from trl.trainer.utils import add_fused_lm_head
 
 from helpers import reply_cache
 from helpers.baselines import answer_with_cost
 from helpers.course import CACHED_REPLIES_FOLDER
+from helpers.evaluation import continuation_logprobs, multiple_choice_table
 from helpers.generation import generate_turns, timed_turns
 
 HI = [[{"role": "user", "content": "Hi"}], [{"role": "user", "content": "Hello there, how are you?"}]]
@@ -131,3 +132,41 @@ def test_the_prompted_models_cost_comes_with_its_kept_replies(cache, turn_model,
     replies, cost = answer_with_cost(turn_model, base_tokenizer, HI)
     again, kept_cost = answer_with_cost(turn_model, base_tokenizer, HI)
     assert again == replies and kept_cost == cost
+
+
+QUIZ = [{"question": "What colour is the sky on a clear day?", "choices": ["blue", "green", "made of cheese"], "answer": 0}]
+
+
+def count_forward_calls(model) -> list:
+    """Return a list that grows by one each time the model's forward runs (a hook: the forward itself is untouched)."""
+    calls = []
+    model.register_forward_hook(lambda module, args, output: calls.append(1))
+    return calls
+
+
+def test_the_same_model_scoring_the_same_text_scores_from_the_cache(cache, base_tokenizer):
+    model = tiny_llama(base_tokenizer).eval()
+    with pytest.MonkeyPatch.context() as off:
+        off.setenv(reply_cache.VARIABLE, "off")
+        computed = multiple_choice_table(model, base_tokenizer, QUIZ)
+    calls = count_forward_calls(model)
+    first = multiple_choice_table(model, base_tokenizer, QUIZ)
+    again = multiple_choice_table(model, base_tokenizer, QUIZ)
+    assert len(calls) == 2  # the question's choices, then their likelihoods without it; the second table from the cache
+    assert first.equals(again) and first.equals(computed)
+    assert len(list(cache.glob("*.json"))) == 2
+
+
+def test_other_weights_text_or_batch_size_score_again(cache, base_tokenizer):
+    model = tiny_llama(base_tokenizer).eval()
+    pairs = [("Question: 2 + 2?\nAnswer:", " 4"), ("Question: 2 + 3?\nAnswer:", " 5")]
+    calls = count_forward_calls(model)
+    first = continuation_logprobs(model, base_tokenizer, pairs)
+    continuation_logprobs(model, base_tokenizer, pairs[:1])
+    continuation_logprobs(model, base_tokenizer, pairs, batch_size=1)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(2)  # sharper predictions: other scores
+    changed = continuation_logprobs(model, base_tokenizer, pairs)
+    assert len(calls) == 1 + 1 + 2 + 1  # batch_size=1: a forward per pair
+    assert changed != first
+    assert continuation_logprobs(model, base_tokenizer, pairs) == changed and len(calls) == 5  # the changed model's, kept
