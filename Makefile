@@ -17,7 +17,10 @@ WORKERS ?= $(if $(shell [ "$(MEMORY_GIB)" -ge 22 ] 2>/dev/null && echo enough),2
 CORES := $(shell nproc 2>/dev/null || echo 1)
 PARALLEL := $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
 # One process: torch's own default (every core); several: each its share (torch reads OMP_NUM_THREADS once).
-THREADS := $(if $(PARALLEL),OMP_NUM_THREADS=$(shell expr $(CORES) / $(WORKERS) \| 1))
+SHARE := $(shell expr $(CORES) / $(WORKERS) \| 1)
+# A share of one core: no thread waits for another, except in a test that asks for two (tests/test_threads.py).
+# Beside the other worker's lesson its threads spun at every barrier, and it took 104 s; told to sleep there, 16 s.
+THREADS := $(if $(PARALLEL),OMP_NUM_THREADS=$(SHARE)$(if $(filter 1,$(SHARE)), OMP_WAIT_POLICY=PASSIVE))
 
 # Tests and stored notebook outputs are made offline, without progress bars (the settings in offline.env),
 # and on the CPU.
