@@ -19,7 +19,7 @@ PARALLEL := $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS))
 # One process: torch's own default (every core); several: each its share (torch reads OMP_NUM_THREADS once).
 SHARE := $(shell expr $(CORES) / $(WORKERS) \| 1)
 # A share of one core: no thread waits for another, except in a test that asks for two (tests/test_threads.py).
-# Beside the other worker's lesson its threads spun at every barrier, and it took 104 s; told to sleep there, 16 s.
+# Beside the other worker's lesson its threads spun at every barrier, and it took about 100 s; told to sleep there, 28 s.
 THREADS := $(if $(PARALLEL),OMP_NUM_THREADS=$(SHARE)$(if $(filter 1,$(SHARE)), OMP_WAIT_POLICY=PASSIVE))
 
 # Tests and stored notebook outputs are made offline, without progress bars (the settings in offline.env),

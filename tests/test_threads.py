@@ -29,10 +29,9 @@ def _train_and_answer(base_model, tokenizer, threads: int, tmp_path) -> tuple[li
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        # Two steps of two conversations: the second step's loss already depends on the first update.
-        train, validation = training_rows(4, 2)
+        train, validation = training_rows(8, 4)
         config = dataclasses.replace(
-            sft_config(detect(), tmp_path / f"threads-{threads}", {"steps": 2, "batch": 2, "micro_batch": 2}, tokenizer),
+            sft_config(detect(), tmp_path / f"threads-{threads}", {"steps": 2, "batch": 4, "micro_batch": 4}, tokenizer),
             logging_steps=1,
         )
         trainer = SFTTrainer(model=copy.deepcopy(base_model), args=config, train_dataset=train, processing_class=tokenizer)
