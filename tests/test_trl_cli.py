@@ -18,7 +18,7 @@ from peft import LoraConfig
 from trl import SFTConfig
 
 from helpers import trl_cli
-from helpers.models import prepare_model_location
+from helpers.models import load_tokenizer
 from helpers.templates import TRAINING_CHAT_TEMPLATE
 from helpers.trl_cli import accumulation_for, batch_change, global_batch, trl_cli_settings, write_trl_cli_files
 
@@ -183,14 +183,21 @@ def test_batch_change_speaks_vietnamese_in_the_vietnamese_notebooks(vietnamese):
 
 @pytest.mark.slow
 def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
-    """The lesson's claim: `trl sft --config sft_run.yaml` trains this run (assistant-only loss included)."""
+    """The lesson's claim: `trl sft --config sft_run.yaml` trains this run (assistant-only loss included).
+
+    On a tiny model saved with the course's base tokenizer and its own template, which the written template replaces.
+    """
+    tokenizer = load_tokenizer("base", verbose=False)
+    assert tokenizer.chat_template != TRAINING_CHAT_TEMPLATE  # so the saved template below is the written one
+    tiny_llama(tokenizer, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id).save_pretrained(tmp_path / "tiny")
+    tokenizer.save_pretrained(tmp_path / "tiny")
     config = SFTConfig(
         output_dir=str(tmp_path / "run"), learning_rate=1e-4, max_steps=2, per_device_train_batch_size=2,
         gradient_accumulation_steps=1, assistant_only_loss=True, activation_checkpointing=False, logging_steps=1,
         save_strategy="no", report_to="none", use_cpu=True, bf16=False,
     )
     folder = write_trl_cli_files(
-        config, model_name_or_path=prepare_model_location("base")[0], train_rows=support_desk["train"].select(range(8)),
+        config, model_name_or_path=str(tmp_path / "tiny"), train_rows=support_desk["train"].select(range(8)),
         folder=tmp_path / "cli",
     )
     command = [str(Path(sys.executable).parent / "trl"), "sft", "--config", str(folder / "sft_run.yaml"), "--use_cpu", "true"]
