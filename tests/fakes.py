@@ -22,6 +22,13 @@ def tiny_llama(tokenizer, **config):
     return LlamaForCausalLM(LlamaConfig(**settings | config))
 
 
+def saved_tiny_llama(folder, tokenizer) -> str:
+    """Save a tiny Llama with the tokenizer's own special-token ids, and the tokenizer, into folder; return its path."""
+    tiny_llama(tokenizer, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
 def make_turn_model(tokenizer):
     """Return the bigram model described above, in eval mode, for tokenizers of the SmolLM2 vocabulary."""
     import torch

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 import yaml
-from fakes import tiny_llama
+from fakes import saved_tiny_llama, tiny_llama
 from peft import LoraConfig
 from trl import SFTConfig
 
@@ -189,15 +189,13 @@ def test_trl_sft_trains_from_the_written_files(tmp_path, support_desk):
     """
     tokenizer = load_tokenizer("base", verbose=False)
     assert tokenizer.chat_template != TRAINING_CHAT_TEMPLATE  # so the saved template below is the written one
-    tiny_llama(tokenizer, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id).save_pretrained(tmp_path / "tiny")
-    tokenizer.save_pretrained(tmp_path / "tiny")
     config = SFTConfig(
         output_dir=str(tmp_path / "run"), learning_rate=1e-4, max_steps=2, per_device_train_batch_size=2,
         gradient_accumulation_steps=1, assistant_only_loss=True, activation_checkpointing=False, logging_steps=1,
         save_strategy="no", report_to="none", use_cpu=True, bf16=False,
     )
     folder = write_trl_cli_files(
-        config, model_name_or_path=str(tmp_path / "tiny"), train_rows=support_desk["train"].select(range(8)),
+        config, model_name_or_path=saved_tiny_llama(tmp_path / "tiny", tokenizer), train_rows=support_desk["train"].select(range(8)),
         folder=tmp_path / "cli",
     )
     command = [str(Path(sys.executable).parent / "trl"), "sft", "--config", str(folder / "sft_run.yaml"), "--use_cpu", "true"]

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from fakes import tiny_llama
+from fakes import saved_tiny_llama
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig
 
@@ -37,16 +37,15 @@ def run_files(tmp_path_factory, support_desk):
     """A tiny model saved with the base tokenizer, and the files of a 2-step run that trains it on ROWS conversations."""
     root = tmp_path_factory.mktemp("trl_multiprocess")
     tokenizer = set_training_template(load_tokenizer("base", verbose=False))
-    # The tokenizer's own ids: LlamaConfig's default end-of-sequence id happens to be <|im_end|>'s, which the run must add.
-    model = tiny_llama(tokenizer, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-    model.save_pretrained(root / "tiny")
-    tokenizer.save_pretrained(root / "tiny")
+    # saved_tiny_llama gives the model the tokenizer's own ids: LlamaConfig's default end-of-sequence id happens to be
+    # <|im_end|>'s, which the run must add.
+    model = saved_tiny_llama(root / "tiny", tokenizer)
     config = SFTConfig(
         output_dir=str(root / "unused"), learning_rate=1e-4, max_steps=2, per_device_train_batch_size=2,
         gradient_accumulation_steps=2, max_length=256, assistant_only_loss=True, eos_token=END_OF_TURN,
         activation_checkpointing=False, logging_steps=1, save_strategy="steps", report_to="none", use_cpu=True, bf16=False,
     )
-    folder = write_trl_cli_files(config, str(root / "tiny"), support_desk["train"].select(range(ROWS)), root / "cli")
+    folder = write_trl_cli_files(config, model, support_desk["train"].select(range(ROWS)), root / "cli")
     return SimpleNamespace(
         yaml=folder / "sft_run.yaml", settings=yaml.safe_load((folder / "sft_run.yaml").read_text()),
         end_of_turn=tokenizer.convert_tokens_to_ids(END_OF_TURN),
